@@ -1,0 +1,160 @@
+//! Normalised rows as the store hands them to the compute and check stages.
+//!
+//! These are the typed forms of [`crate::model::Record`]s after ingest:
+//! optional fields are `Option`s, money is an exact `Decimal`, instants are
+//! UTC (the shop's zone is applied when a day or period is asked for).
+//! `row` and `file` point back at the source so check samples can cite them.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use rust_decimal::Decimal;
+
+use super::{OrderStatus, ProductStatus};
+
+/// Where a stored row came from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SourceRef {
+    /// The file name as ingested (not the archive path).
+    pub file: String,
+    /// 1-based row in that file.
+    pub row: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderFact {
+    pub order_id: String,
+    pub member_id: String,
+    pub created_at: DateTime<Utc>,
+    pub paid_at: Option<DateTime<Utc>>,
+    pub status: OrderStatus,
+    pub paid_amount: Decimal,
+    pub total_amount: Option<Decimal>,
+    /// Missing in the export means no refund: stored as zero.
+    pub refund_amount: Decimal,
+    pub item_qty: Option<i64>,
+    pub shop: Option<String>,
+    pub phone: Option<String>,
+    pub source: SourceRef,
+}
+
+impl OrderFact {
+    /// A purchase in the sense of SPEC §7 (valid order) and §9: paid, not
+    /// closed, and something left after refunds.
+    pub fn is_purchase(&self) -> bool {
+        self.paid_at.is_some()
+            && self.status != OrderStatus::Closed
+            && self.paid_amount - self.refund_amount > Decimal::ZERO
+    }
+
+    pub fn net_amount(&self) -> Decimal {
+        self.paid_amount - self.refund_amount
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemFact {
+    pub order_id: String,
+    pub sku_id: String,
+    pub title: Option<String>,
+    pub quantity: i64,
+    pub unit_price: Option<Decimal>,
+    pub source: SourceRef,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrafficFact {
+    pub date: NaiveDate,
+    /// `None` for the shop-total row (empty, 全店, 汇总 or `total` in the export).
+    pub source: Option<String>,
+    pub visitors: i64,
+    pub page_views: Option<i64>,
+    pub bounce_rate: Option<Decimal>,
+    pub avg_stay_seconds: Option<Decimal>,
+    pub cart_users: Option<i64>,
+    pub order_buyers: Option<i64>,
+    pub paying_buyers: Option<i64>,
+    pub paid_amount: Option<Decimal>,
+    pub new_followers: Option<i64>,
+    pub row: SourceRef,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductFact {
+    pub date: NaiveDate,
+    pub sku_id: String,
+    pub title: Option<String>,
+    pub category: Option<String>,
+    pub status: Option<ProductStatus>,
+    pub price: Option<Decimal>,
+    pub unit_cost: Option<Decimal>,
+    pub stock: Option<i64>,
+    pub visitors: Option<i64>,
+    pub page_views: Option<i64>,
+    pub cart_users: Option<i64>,
+    pub fav_users: Option<i64>,
+    pub paid_buyers: Option<i64>,
+    pub paid_units: Option<i64>,
+    pub paid_amount: Option<Decimal>,
+    pub refund_amount: Option<Decimal>,
+    pub bounce_rate: Option<Decimal>,
+    pub listed_at: Option<DateTime<Utc>>,
+    pub row: SourceRef,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct MemberFact {
+    pub member_id: String,
+    pub joined_at: Option<DateTime<Utc>>,
+    pub level: Option<String>,
+    pub phone: Option<String>,
+    pub birthday: Option<NaiveDate>,
+    pub gender: Option<String>,
+    pub city: Option<String>,
+    pub points: Option<i64>,
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceFact {
+    pub date: NaiveDate,
+    pub agent: String,
+    pub consultations: Option<i64>,
+    pub converted_buyers: Option<i64>,
+    pub sales: Option<Decimal>,
+    pub avg_response_seconds: Option<Decimal>,
+    pub satisfaction: Option<Decimal>,
+    pub row: SourceRef,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdFact {
+    pub date: NaiveDate,
+    pub channel: Option<String>,
+    pub campaign: String,
+    pub spend: Decimal,
+    pub impressions: Option<i64>,
+    pub clicks: Option<i64>,
+    pub cart_adds: Option<i64>,
+    pub orders: Option<i64>,
+    pub revenue: Option<Decimal>,
+    pub row: SourceRef,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetFact {
+    /// `2026-11`.
+    pub month: String,
+    /// A KPI id such as `gross_sales` or `visitors`.
+    pub metric: String,
+    pub target: Decimal,
+}
+
+/// One purchase as the member-tier computation sees it (SPEC §9): compact,
+/// because a large shop streams ten million of them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Purchase {
+    pub member_id: String,
+    /// The paid_at day in the shop's time zone.
+    pub day: NaiveDate,
+    /// paid_amount − refund_amount (> 0 by definition of a purchase).
+    pub net_amount: Decimal,
+}
