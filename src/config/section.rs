@@ -113,7 +113,7 @@ mod tests {
         let v: Option<Outer> = deserialize(&t, Path::new("g.toml"), "sec", &mut errors);
         assert_eq!(v.map(|o| o.inner.a), Some(1));
         let keys: Vec<_> = errors.iter().map(|e| e.key.as_str()).collect();
-        assert_eq!(keys, ["sec.y", "sec.inner.zz"]);
+        assert_eq!(keys, ["sec.inner.zz", "sec.y"]);
     }
 
     #[test]
