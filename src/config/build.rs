@@ -62,7 +62,11 @@ fn build(path: &Path, dir: &Path, raw: RawGlobal, errors: &mut ConfigErrors) -> 
     let locale = match raw.locale.as_deref() {
         None => Locale::ZhCn,
         Some(s) => Locale::parse(s).unwrap_or_else(|| {
-            errors.push(path, "locale", format!("unknown locale {s:?} (expected zh-CN or en)"));
+            errors.push(
+                path,
+                "locale",
+                format!("unknown locale {s:?} (expected zh-CN or en)"),
+            );
             Locale::ZhCn
         }),
     };
@@ -143,8 +147,7 @@ fn parse_tz(s: &str, file: &Path, key: &str, errors: &mut ConfigErrors) -> Tz {
 pub fn is_safe_id(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
@@ -215,11 +218,19 @@ fn build_dataset(
         (None | Some("inbox"), None) => SourceKind::Inbox,
         (Some("http") | None, Some(t)) => SourceKind::Http(t),
         (Some("http"), None) => {
-            errors.push(path, join(key, "http"), "source = \"http\" needs an [http] table");
+            errors.push(
+                path,
+                join(key, "http"),
+                "source = \"http\" needs an [http] table",
+            );
             SourceKind::Inbox
         }
         (Some("inbox"), Some(_)) => {
-            errors.push(path, join(key, "http"), "an [http] table needs source = \"http\"");
+            errors.push(
+                path,
+                join(key, "http"),
+                "an [http] table needs source = \"http\"",
+            );
             SourceKind::Inbox
         }
         (Some(other), _) => {
@@ -302,7 +313,11 @@ fn build_targets(
     if let Some(f) = &file
         && !f.is_file()
     {
-        errors.push(path, "targets.file", format!("{} does not exist", f.display()));
+        errors.push(
+            path,
+            "targets.file",
+            format!("{} does not exist", f.display()),
+        );
     }
     let mut months = BTreeMap::new();
     for (month, metrics) in &raw.months {
@@ -327,7 +342,11 @@ fn build_targets(
                 Some(d) if d > Decimal::ZERO => {
                     m.insert(metric.clone(), d);
                 }
-                _ => errors.push(path, key, format!("target must be a positive number, got {v}")),
+                _ => errors.push(
+                    path,
+                    key,
+                    format!("target must be a positive number, got {v}"),
+                ),
             }
         }
         months.insert(month.clone(), m);
@@ -560,7 +579,11 @@ fn build_job(
     };
     for (i, addr) in r.owners.iter().enumerate() {
         if addr.parse::<lettre::Address>().is_err() {
-            errors.push(file, format!("owners[{i}]"), format!("not an email address: {addr:?}"));
+            errors.push(
+                file,
+                format!("owners[{i}]"),
+                format!("not an email address: {addr:?}"),
+            );
         }
     }
     let team_ids: Vec<String> = r
@@ -571,7 +594,11 @@ fn build_job(
     for (i, id) in team_ids.iter().enumerate() {
         match teams.get(id) {
             Some(t) => {
-                let layout = r.layouts.get(id).cloned().unwrap_or_else(|| t.layout.clone());
+                let layout = r
+                    .layouts
+                    .get(id)
+                    .cloned()
+                    .unwrap_or_else(|| t.layout.clone());
                 job_teams.insert(id.clone(), layout);
             }
             None => errors.push(file, format!("teams[{i}]"), format!("unknown team {id:?}")),

@@ -60,7 +60,9 @@ fn split_key(key: &str) -> Option<Vec<String>> {
 fn parse_value(raw: &str) -> toml::Value {
     let doc = format!("v = {raw}");
     match toml::from_str::<toml::Table>(&doc) {
-        Ok(mut t) => t.remove("v").unwrap_or_else(|| toml::Value::String(raw.to_string())),
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(raw.to_string())),
         Err(_) => toml::Value::String(raw.to_string()),
     }
 }
@@ -79,10 +81,7 @@ pub fn apply(table: &mut toml::Table, path: &[String], value: toml::Value) -> Re
         cur = match entry {
             toml::Value::Table(t) => t,
             _ => {
-                return Err(format!(
-                    "{} is not a table",
-                    path[..=i].join(".")
-                ));
+                return Err(format!("{} is not a table", path[..=i].join(".")));
             }
         };
     }
@@ -115,9 +114,21 @@ mod tests {
     #[test]
     fn apply_creates_tables_and_refuses_to_overwrite_scalars_with_tables() {
         let mut t = toml::Table::new();
-        apply(&mut t, &["smtp".into(), "port".into()], toml::Value::Integer(25)).unwrap();
+        apply(
+            &mut t,
+            &["smtp".into(), "port".into()],
+            toml::Value::Integer(25),
+        )
+        .unwrap();
         assert_eq!(t["smtp"]["port"].as_integer(), Some(25));
         t.insert("shop".into(), toml::Value::String("x".into()));
-        assert!(apply(&mut t, &["shop".into(), "a".into()], toml::Value::Integer(1)).is_err());
+        assert!(
+            apply(
+                &mut t,
+                &["shop".into(), "a".into()],
+                toml::Value::Integer(1)
+            )
+            .is_err()
+        );
     }
 }

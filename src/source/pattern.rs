@@ -70,9 +70,9 @@ impl DatePattern {
             return None;
         }
         let text = rel.to_string_lossy();
-        candidate_dates(&text).into_iter().find(|d| {
-            compile(&self.for_date(*d)).is_ok_and(|m| m.is_match(rel))
-        })
+        candidate_dates(&text)
+            .into_iter()
+            .find(|d| compile(&self.for_date(*d)).is_ok_and(|m| m.is_match(rel)))
     }
 }
 
@@ -127,7 +127,9 @@ mod tests {
         assert_eq!(p.date_of(Path::new("2026-11-22/other.csv")), None);
         let q = DatePattern::new("{date}/【生意参谋平台】商品_全部_{date}_{date}.xls*").unwrap();
         assert_eq!(
-            q.date_of(Path::new("2026-11-11/【生意参谋平台】商品_全部_2026-11-11_2026-11-11.xlsx")),
+            q.date_of(Path::new(
+                "2026-11-11/【生意参谋平台】商品_全部_2026-11-11_2026-11-11.xlsx"
+            )),
             Some(d("2026-11-11"))
         );
     }
@@ -135,7 +137,10 @@ mod tests {
     #[test]
     fn stars_do_not_cross_folders() {
         let p = DatePattern::new("{date}/orders.*").unwrap();
-        assert_eq!(p.date_of(Path::new("2026-11-22/orders.csv")), Some(d("2026-11-22")));
+        assert_eq!(
+            p.date_of(Path::new("2026-11-22/orders.csv")),
+            Some(d("2026-11-22"))
+        );
         assert_eq!(p.date_of(Path::new("2026-11-22/x/orders.csv")), None);
     }
 
