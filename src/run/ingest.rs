@@ -1,0 +1,489 @@
+//! Ingest: bring the store up to date with the inbox (SPEC §4.1).
+//!
+//! Any inbox file for a date up to the run's period end that is not in the
+//! store yet, or whose content changed since it was ingested, is ingested
+//! before the run computes anything. Files are grouped by (dataset, date):
+//! when any file of a group is new or changed the whole group is re-read and
+//! replaces that date's rows in one transaction, so several files for one
+//! day (split exports) add up and a corrected re-export replaces the old
+//! rows. Identical content under another name (`orders (1).csv`) is read
+//! once.
+//!
+//! The same machinery serves `import`, where one file holds many days.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use tracing::{info, warn};
+
+use super::RunError;
+use crate::config::{Config, DatasetConfig};
+use crate::model::{Dataset, Record};
+use crate::parse::{self, ParseOptions, ParseReport};
+use crate::source::archive::{archive_file, sha256_file};
+use crate::source::inbox::{self, InboxFile};
+use crate::source::pattern::DatePattern;
+use crate::store::{FileMeta, RegisteredFile, Store};
+
+/// At most this many invalid-value and duplicate samples are kept per file;
+/// checks show up to 20, and a broken file must not bloat the store.
+const MAX_SAMPLES: usize = 50;
+
+/// What ingesting one file found, kept in the store so data checks of a
+/// later run over the same period see it too.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct FileReport {
+    pub dataset: String,
+    /// The inbox-relative path or the import argument.
+    pub file: String,
+    pub date: Option<NaiveDate>,
+    pub sha256: String,
+    pub encoding: String,
+    pub header_row: u64,
+    /// Records stored.
+    pub rows: u64,
+    /// Rows rejected (a required value missing or invalid).
+    pub rejected: u64,
+    /// Dropped rows by reason (blank, summary, placeholder, note, other_date).
+    pub dropped: BTreeMap<String, u64>,
+    /// Rows dated outside the file's date (not stored).
+    pub outside_date: u64,
+    pub invalid: Vec<IssueSample>,
+    pub invalid_total: u64,
+    pub duplicates: Vec<IssueSample>,
+    pub duplicates_total: u64,
+    pub warnings: Vec<String>,
+}
+
+/// One problem row, with where it is.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct IssueSample {
+    pub row: u64,
+    pub column: String,
+    pub value: String,
+    pub reason: String,
+}
+
+/// What one ingest pass did.
+#[derive(Debug, Default)]
+pub struct IngestOutcome {
+    /// Reports of files ingested in this pass.
+    pub files: Vec<FileReport>,
+    /// Dates whose rows were replaced by a changed re-export.
+    pub replaced: Vec<(Dataset, NaiveDate)>,
+    /// Problems with files outside the run's period: logged, not fatal, and
+    /// the files are tried again next run.
+    pub skipped: Vec<String>,
+}
+
+/// Ingests every new or changed inbox file dated on or before `up_to`.
+/// Problems with a file dated inside `[fatal_from, up_to]` stop the run with
+/// an input error; older files with problems are skipped with a warning.
+pub fn ingest_inbox(
+    config: &Config,
+    store: &mut Store,
+    up_to: NaiveDate,
+    fatal_from: NaiveDate,
+) -> Result<IngestOutcome, RunError> {
+    let mut patterns = Vec::new();
+    for d in Dataset::ALL {
+        let dc = config.dataset(d);
+        if d == Dataset::Targets {
+            continue;
+        }
+        // Validated at config build time; a failure here is a config error.
+        let p = DatePattern::new(&dc.pattern).map_err(RunError::Usage)?;
+        patterns.push((d, p));
+    }
+    let files = inbox::scan(&config.inbox, &patterns, up_to)?;
+    let mut outcome = IngestOutcome::default();
+    let mut by_dataset: BTreeMap<Dataset, Vec<InboxFile>> = BTreeMap::new();
+    for f in files {
+        by_dataset.entry(f.dataset).or_default().push(f);
+    }
+    for (dataset, files) in by_dataset {
+        let registered: HashMap<String, RegisteredFile> = store
+            .registered_files(dataset)?
+            .into_iter()
+            .map(|r| (r.path.clone(), r))
+            .collect();
+        let mut groups: BTreeMap<NaiveDate, Vec<InboxFile>> = BTreeMap::new();
+        for f in files {
+            groups.entry(f.date).or_default().push(f);
+        }
+        for (date, group) in groups {
+            let Some(hashed) = changed_group(&group, &registered)? else {
+                continue;
+            };
+            let had_rows = group.iter().any(|f| registered.contains_key(&f.rel));
+            let result = ingest_group(config, store, dataset, date, &hashed);
+            match result {
+                Ok(reports) => {
+                    if had_rows {
+                        warn!(
+                            dataset = %dataset,
+                            %date,
+                            "re-export changed: the day's rows were replaced"
+                        );
+                        outcome.replaced.push((dataset, date));
+                    }
+                    outcome.files.extend(reports);
+                }
+                Err(e) if date < fatal_from && e.is_input() => {
+                    warn!(dataset = %dataset, %date, error = %e, "file skipped; it will be tried again next run");
+                    outcome.skipped.push(e.to_string());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(outcome)
+}
+
+/// A group needs ingesting when any file is unregistered, or its size or
+/// mtime changed and its hash with them. Returns the group's files with
+/// their hashes, or `None` when nothing changed.
+fn changed_group(
+    group: &[InboxFile],
+    registered: &HashMap<String, RegisteredFile>,
+) -> Result<Option<Vec<(InboxFile, String)>>, RunError> {
+    let mut changed = false;
+    let mut hashed = Vec::with_capacity(group.len());
+    for f in group {
+        match registered.get(&f.rel) {
+            Some(r) if r.size == f.size && r.mtime.timestamp() == f.mtime => {
+                hashed.push((f.clone(), r.sha256.clone()));
+            }
+            Some(r) => {
+                let sha = sha256_file(&f.path)?;
+                changed |= sha != r.sha256;
+                hashed.push((f.clone(), sha));
+            }
+            None => {
+                changed = true;
+                hashed.push((f.clone(), sha256_file(&f.path)?));
+            }
+        }
+    }
+    Ok(changed.then_some(hashed))
+}
+
+fn parse_options(config: &Config, dc: &DatasetConfig, file_name: &str) -> ParseOptions {
+    ParseOptions {
+        dataset: dc.dataset,
+        tz: config.timezone,
+        extra_aliases: dc.aliases.clone(),
+        sheet: dc.sheet.clone(),
+        file_name: file_name.to_string(),
+    }
+}
+
+/// Re-reads all files of one (dataset, date) and replaces that date's rows.
+fn ingest_group(
+    config: &Config,
+    store: &mut Store,
+    dataset: Dataset,
+    date: NaiveDate,
+    files: &[(InboxFile, String)],
+) -> Result<Vec<FileReport>, RunError> {
+    let dc = config.dataset(dataset);
+    let mut ing = store.begin_ingest(dataset, config.timezone)?;
+    ing.clear_day(date)?;
+    let mut seen_sha = HashSet::new();
+    let mut keys = KeyTracker::new(dataset);
+    let mut reports = Vec::new();
+    for (file, sha) in files {
+        if !seen_sha.insert(sha.clone()) {
+            info!(dataset = %dataset, file = %file.rel, "same content as another file of the day; read once");
+            continue;
+        }
+        let archived = archive_file(&config.archive, dataset, Some(date), sha, &file.path)?;
+        let opts = parse_options(config, dc, &file.rel);
+        let mut rows = 0u64;
+        let mut outside = 0u64;
+        let mut store_err = None;
+        let parsed = parse::parse_path(&file.path, &opts, &mut |rec: Record| {
+            if store_err.is_some() {
+                return;
+            }
+            if ing.day_of(&rec, Some(date)) != Some(date) {
+                outside += 1;
+                return;
+            }
+            keys.see(&rec);
+            match ing.insert(date, &rec, &file.rel) {
+                Ok(()) => rows += 1,
+                Err(e) => store_err = Some(e),
+            }
+        })
+        .map_err(|e| RunError::Parse(Box::new(e)))?;
+        if let Some(e) = store_err {
+            return Err(e.into());
+        }
+        let report = file_report(
+            dataset,
+            &file.rel,
+            Some(date),
+            sha,
+            &parsed,
+            rows,
+            outside,
+            keys.take_duplicates(),
+        );
+        log_report(&report);
+        ing.register_file(&FileMeta {
+            date: Some(date),
+            path: file.rel.clone(),
+            size: file.size,
+            mtime: DateTime::<Utc>::from_timestamp(file.mtime, 0).unwrap_or_default(),
+            sha256: sha.clone(),
+            rows,
+            rejected: report.rejected,
+            ingested_at: Utc::now(),
+            archive: Some(archived.to_string_lossy().into_owned()),
+        })?;
+        ing.put_file_report(&file.rel, &serde_json::to_string(&report).unwrap_or_default())?;
+        reports.push(report);
+    }
+    ing.commit()?;
+    Ok(reports)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn file_report(
+    dataset: Dataset,
+    file: &str,
+    date: Option<NaiveDate>,
+    sha: &str,
+    parsed: &ParseReport,
+    rows: u64,
+    outside: u64,
+    duplicates: (Vec<IssueSample>, u64),
+) -> FileReport {
+    let mut dropped: BTreeMap<String, u64> = parsed
+        .dropped
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), *v))
+        .collect();
+    if outside > 0 {
+        dropped.insert("other_date".into(), outside);
+    }
+    let invalid = parsed
+        .invalid
+        .iter()
+        .take(MAX_SAMPLES)
+        .map(|iv| IssueSample {
+            row: iv.row,
+            column: iv.column.clone(),
+            value: iv.value.clone(),
+            reason: iv.reason.clone(),
+        })
+        .collect();
+    FileReport {
+        dataset: dataset.name().to_string(),
+        file: file.to_string(),
+        date,
+        sha256: sha.to_string(),
+        encoding: parsed.encoding.to_string(),
+        header_row: parsed.header_row,
+        rows,
+        rejected: parsed.invalid.iter().filter(|i| i.row_rejected).count() as u64,
+        dropped,
+        outside_date: outside,
+        invalid,
+        invalid_total: parsed.invalid.len() as u64,
+        duplicates: duplicates.0,
+        duplicates_total: duplicates.1,
+        warnings: parsed.warnings.clone(),
+    }
+}
+
+fn log_report(r: &FileReport) {
+    info!(
+        dataset = %r.dataset,
+        file = %r.file,
+        rows = r.rows,
+        rejected = r.rejected,
+        invalid = r.invalid_total,
+        duplicates = r.duplicates_total,
+        outside_date = r.outside_date,
+        dropped = ?r.dropped,
+        encoding = %r.encoding,
+        "ingested"
+    );
+    for w in &r.warnings {
+        warn!(dataset = %r.dataset, file = %r.file, "{w}");
+    }
+}
+
+/// Finds rows repeating a dataset's natural key within one day.
+struct KeyTracker {
+    key_fields: Vec<usize>,
+    seen: HashMap<String, u64>,
+    duplicates: Vec<IssueSample>,
+    total: u64,
+}
+
+impl KeyTracker {
+    fn new(dataset: Dataset) -> KeyTracker {
+        let names: &[&str] = match dataset {
+            Dataset::Orders => &["order_id"],
+            Dataset::Traffic => &["source"],
+            Dataset::Products => &["sku_id"],
+            Dataset::Members => &["member_id"],
+            Dataset::Service => &["agent"],
+            Dataset::Ads => &["campaign"],
+            Dataset::Targets => &["month", "metric"],
+            // An order may list the same SKU on two lines (sizes, gifts).
+            Dataset::OrderItems => &[],
+        };
+        KeyTracker {
+            key_fields: names.iter().filter_map(|n| dataset.field_index(n)).collect(),
+            seen: HashMap::new(),
+            duplicates: Vec::new(),
+            total: 0,
+        }
+    }
+
+    fn see(&mut self, rec: &Record) {
+        if self.key_fields.is_empty() {
+            return;
+        }
+        let key: Vec<String> = self
+            .key_fields
+            .iter()
+            .map(|i| value_text(rec.get(*i)))
+            .collect();
+        let key = key.join("|");
+        if let Some(first) = self.seen.get(&key) {
+            self.total += 1;
+            if self.duplicates.len() < MAX_SAMPLES {
+                self.duplicates.push(IssueSample {
+                    row: rec.row,
+                    column: String::new(),
+                    value: key.clone(),
+                    reason: format!("duplicate key, first seen at row {first}; the later row wins"),
+                });
+            }
+        } else {
+            self.seen.insert(key, rec.row);
+        }
+    }
+
+    fn take_duplicates(&mut self) -> (Vec<IssueSample>, u64) {
+        (std::mem::take(&mut self.duplicates), std::mem::take(&mut self.total))
+    }
+}
+
+fn value_text(v: &crate::model::Value) -> String {
+    use crate::model::Value;
+    match v {
+        Value::Missing => String::new(),
+        Value::Text(s) => s.clone(),
+        Value::Int(i) => i.to_string(),
+        Value::Decimal(d) => d.to_string(),
+        Value::Date(d) => d.to_string(),
+        Value::DateTime(t) => t.to_rfc3339(),
+    }
+}
+
+/// `import <dataset> <file>...`: loads multi-day exports, each row stored
+/// under its own day, each day present in the file replacing that day's
+/// rows. Undated datasets (order lines, members) take `date` if given.
+pub fn import_files(
+    config: &Config,
+    store: &mut Store,
+    dataset: Dataset,
+    paths: &[PathBuf],
+    tz: Tz,
+) -> Result<Vec<FileReport>, RunError> {
+    let dc = config.dataset(dataset);
+    let mut reports = Vec::new();
+    for path in paths {
+        reports.push(import_one(config, store, dc, path, tz)?);
+    }
+    Ok(reports)
+}
+
+fn import_one(
+    config: &Config,
+    store: &mut Store,
+    dc: &DatasetConfig,
+    path: &Path,
+    tz: Tz,
+) -> Result<FileReport, RunError> {
+    let dataset = dc.dataset;
+    let sha = sha256_file(path)?;
+    let name = path.to_string_lossy().into_owned();
+    if let Some(prev) = store.find_file_by_sha(dataset, &sha)? {
+        info!(dataset = %dataset, file = %name, previous = %prev.path, "already imported (same content)");
+        return Ok(FileReport {
+            dataset: dataset.name().into(),
+            file: name,
+            sha256: sha,
+            rows: 0,
+            ..FileReport::default()
+        });
+    }
+    let archived = archive_file(&config.archive, dataset, None, &sha, path)?;
+    let meta = std::fs::metadata(path).map_err(|source| {
+        RunError::Source(crate::source::SourceError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    })?;
+    let opts = parse_options(config, dc, &name);
+    let today = Utc::now().with_timezone(&tz).date_naive();
+    let mut ing = store.begin_ingest(dataset, tz)?;
+    let mut cleared = HashSet::new();
+    let mut rows = 0u64;
+    let mut undated = 0u64;
+    let mut store_err = None;
+    let mut keys = KeyTracker::new(dataset);
+    let parsed = parse::parse_path(path, &opts, &mut |rec: Record| {
+        if store_err.is_some() {
+            return;
+        }
+        // Undated datasets (order lines, members) are filed under the day
+        // of the import.
+        let Some(day) = ing.day_of(&rec, dataset.date_field().is_none().then_some(today)) else {
+            undated += 1;
+            return;
+        };
+        if cleared.insert(day)
+            && let Err(e) = ing.clear_day(day)
+        {
+            store_err = Some(e);
+            return;
+        }
+        keys.see(&rec);
+        match ing.insert(day, &rec, &name) {
+            Ok(()) => rows += 1,
+            Err(e) => store_err = Some(e),
+        }
+    })
+    .map_err(|e| RunError::Parse(Box::new(e)))?;
+    if let Some(e) = store_err {
+        return Err(e.into());
+    }
+    let report = file_report(dataset, &name, None, &sha, &parsed, rows, undated, keys.take_duplicates());
+    log_report(&report);
+    ing.register_file(&FileMeta {
+        date: None,
+        path: name.clone(),
+        size: meta.len(),
+        mtime: DateTime::<Utc>::from_timestamp(inbox::mtime_secs(&meta), 0).unwrap_or_default(),
+        sha256: sha.clone(),
+        rows,
+        rejected: report.rejected,
+        ingested_at: Utc::now(),
+        archive: Some(archived.to_string_lossy().into_owned()),
+    })?;
+    ing.put_file_report(&name, &serde_json::to_string(&report).unwrap_or_default())?;
+    let summary = ing.commit()?;
+    info!(dataset = %dataset, file = %name, rows, days = summary.days.len(), "imported");
+    Ok(report)
+}
