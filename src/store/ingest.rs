@@ -65,7 +65,8 @@ pub struct RegisteredFile {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IngestSummary {
     pub dataset: Dataset,
-    /// Records written (a replaced key counts once per write).
+    /// Records written (a replaced key counts once per write; a member row
+    /// older than the stored one is not written).
     pub rows_written: u64,
     /// Rows removed by [`Ingest::clear_day`].
     pub rows_cleared: u64,
@@ -309,7 +310,7 @@ impl Ingest<'_> {
         bind(stmt, n + 1, BindValue::Text(day_text))?;
         bind(stmt, n + 2, BindValue::Text(file))?;
         bind(stmt, n + 3, BindValue::Int(row))?;
-        stmt.raw_execute().map_err(|source| match source.sqlite_error_code() {
+        let written = stmt.raw_execute().map_err(|source| match source.sqlite_error_code() {
             Some(rusqlite::ErrorCode::ConstraintViolation) => {
                 value_err("row", format!("rejected by the store: {source}"))
             }
@@ -319,7 +320,7 @@ impl Ingest<'_> {
                 source,
             },
         })?;
-        self.summary.rows_written += 1;
+        self.summary.rows_written += written as u64;
         Ok(())
     }
 

@@ -76,6 +76,12 @@ impl Store {
         schema::MIGRATIONS.last().map_or(0, |(v, _)| *v)
     }
 
+    /// How long a statement waits for another process's write lock before
+    /// failing with a transient error (default 10 s).
+    pub fn set_busy_timeout(&self, timeout: Duration) -> Result<(), StoreError> {
+        self.conn.busy_timeout(timeout).ctx("database", "set busy timeout")
+    }
+
     /// The raw connection, for tables a stage owns outright (the outbox).
     /// Dataset tables, the registry, snapshots and the ledger must be reached
     /// through the methods of [`Store`], whose SQL a second backend would
