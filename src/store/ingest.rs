@@ -1,0 +1,429 @@
+//! Writing a dataset's rows: one [`Ingest`] is one transaction that clears
+//! the days being replaced, streams the new records in through a single
+//! prepared statement, registers the source files, and commits, or, if it
+//! is dropped first, leaves the store exactly as it was.
+//!
+//! The file registry is read here too: the inbox check compares size and
+//! modification time with what was recorded and hashes only what differs.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use rusqlite::types::Null;
+use rusqlite::{Connection, OptionalExtension, Row, Statement, params};
+
+use super::Store;
+use super::codec::{
+    date_from_text, date_to_text, decimal_to_text, instant_from_i64, instant_from_ns,
+    instant_to_i64, instant_to_ns, is_shop_total_source, money_to_i64,
+};
+use super::error::{Context, StoreError};
+use super::schema::{date_column_field, insert_sql, stored_fields, table_name};
+use crate::model::{Dataset, FieldKind, FieldSpec, Record, Value};
+
+const FILES: &str = "ingested_files";
+
+/// What is recorded about an ingested file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileMeta {
+    /// The date the file is for; `None` for a multi-day import.
+    pub date: Option<NaiveDate>,
+    /// The path it was read from (the inbox path, the URL, or the import
+    /// argument): the registry's key within a dataset.
+    pub path: String,
+    pub size: u64,
+    /// Modification time, kept to the nanosecond.
+    pub mtime: DateTime<Utc>,
+    /// Lower-case hex SHA-256 of the content.
+    pub sha256: String,
+    /// Rows stored from it.
+    pub rows: u64,
+    /// Rows rejected by parsing and checks.
+    pub rejected: u64,
+    pub ingested_at: DateTime<Utc>,
+    /// Where the archived copy lives.
+    pub archive: Option<String>,
+}
+
+/// A registry entry: the dataset plus what [`FileMeta`] recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredFile {
+    pub dataset: Dataset,
+    pub date: Option<NaiveDate>,
+    pub path: String,
+    pub size: u64,
+    pub mtime: DateTime<Utc>,
+    pub sha256: String,
+    pub rows: u64,
+    pub rejected: u64,
+    pub ingested_at: DateTime<Utc>,
+    pub archive: Option<String>,
+}
+
+/// What a committed ingest did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestSummary {
+    pub dataset: Dataset,
+    /// Records written (a replaced key counts once per write; a member row
+    /// older than the stored one is not written).
+    pub rows_written: u64,
+    /// Rows removed by [`Ingest::clear_day`].
+    pub rows_cleared: u64,
+    /// Days cleared or written.
+    pub days: BTreeSet<NaiveDate>,
+    /// Paths registered.
+    pub files: Vec<String>,
+}
+
+const FILE_COLUMNS: &str =
+    "dataset, date, path, size, mtime_ns, sha256, rows, rejected, ingested_at, archive";
+
+impl Store {
+    /// Every registered file of `dataset`, by date then path.
+    pub fn registered_files(&self, dataset: Dataset) -> Result<Vec<RegisteredFile>, StoreError> {
+        let sql = format!(
+            "SELECT {FILE_COLUMNS} FROM {FILES} WHERE dataset = ?1 ORDER BY date, path"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).ctx(FILES, "list")?;
+        let rows = stmt
+            .query_map([dataset.name()], |r| Ok(read_file_row(dataset, r)))
+            .ctx(FILES, "list")?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(row.ctx(FILES, "list")??);
+        }
+        Ok(out)
+    }
+
+    /// A registered file of `dataset` with this content hash, if any (the
+    /// same export downloaded twice is ingested once).
+    pub fn find_file_by_sha(
+        &self,
+        dataset: Dataset,
+        sha256: &str,
+    ) -> Result<Option<RegisteredFile>, StoreError> {
+        let sql = format!(
+            "SELECT {FILE_COLUMNS} FROM {FILES} WHERE dataset = ?1 AND sha256 = ?2 \
+             ORDER BY ingested_at LIMIT 1"
+        );
+        let mut stmt = self.conn.prepare_cached(&sql).ctx(FILES, "find by sha256")?;
+        stmt.query_row(params![dataset.name(), sha256], |r| {
+            Ok(read_file_row(dataset, r))
+        })
+        .optional()
+        .ctx(FILES, "find by sha256")?
+        .transpose()
+    }
+
+    /// Starts writing `dataset`: one transaction, held until
+    /// [`Ingest::commit`]; dropping the `Ingest` rolls it back. `tz` is the
+    /// shop's zone, which dates orders by their creation time.
+    pub fn begin_ingest(&mut self, dataset: Dataset, tz: Tz) -> Result<Ingest<'_>, StoreError> {
+        let table = table_name(dataset);
+        let conn: &Connection = &self.conn;
+        conn.execute_batch("BEGIN IMMEDIATE").ctx(table, "begin ingest")?;
+        let mut ingest = Ingest {
+            conn,
+            dataset,
+            table,
+            tz,
+            insert: None,
+            fields: stored_fields(dataset),
+            date_index: date_column_field(dataset).and_then(|f| dataset.field_index(f)),
+            source_index: (dataset == Dataset::Traffic)
+                .then(|| dataset.field_index("source"))
+                .flatten(),
+            day_text: None,
+            summary: IngestSummary {
+                dataset,
+                rows_written: 0,
+                rows_cleared: 0,
+                days: BTreeSet::new(),
+                files: Vec::new(),
+            },
+            open: true,
+        };
+        // Prepared after BEGIN so a failure here still rolls back via Drop.
+        ingest.insert = Some(conn.prepare(&insert_sql(dataset)).ctx(table, "prepare insert")?);
+        Ok(ingest)
+    }
+}
+
+fn read_file_row(dataset: Dataset, r: &Row<'_>) -> Result<RegisteredFile, StoreError> {
+    let get = |r: &Row<'_>| -> rusqlite::Result<_> {
+        Ok((
+            r.get::<_, Option<String>>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, i64>(4)?,
+            r.get::<_, String>(5)?,
+            r.get::<_, i64>(6)?,
+            r.get::<_, i64>(7)?,
+            r.get::<_, i64>(8)?,
+            r.get::<_, Option<String>>(9)?,
+        ))
+    };
+    let (date, path, size, mtime, sha256, rows, rejected, at, archive) =
+        get(r).ctx(FILES, "read")?;
+    let count = |column: &'static str, v: i64| {
+        u64::try_from(v).map_err(|_| StoreError::Corrupt {
+            table: FILES,
+            column,
+            value: v.to_string(),
+        })
+    };
+    Ok(RegisteredFile {
+        dataset,
+        date: date
+            .map(|d| date_from_text(FILES, "date", &d))
+            .transpose()?,
+        path,
+        size: count("size", size)?,
+        mtime: instant_from_ns(mtime),
+        sha256,
+        rows: count("rows", rows)?,
+        rejected: count("rejected", rejected)?,
+        ingested_at: instant_from_i64(FILES, "ingested_at", at)?,
+        archive,
+    })
+}
+
+/// An open ingest transaction for one dataset.
+pub struct Ingest<'s> {
+    conn: &'s Connection,
+    dataset: Dataset,
+    table: &'static str,
+    tz: Tz,
+    /// Always `Some` once `begin_ingest` returns.
+    insert: Option<Statement<'s>>,
+    fields: Vec<(usize, &'static FieldSpec)>,
+    /// The record's `date` field, stored as `day`.
+    date_index: Option<usize>,
+    /// Traffic's `source`, whose shop-total spellings are stored as NULL.
+    source_index: Option<usize>,
+    /// The last day's text form: records arrive grouped by day.
+    day_text: Option<(NaiveDate, String)>,
+    summary: IngestSummary,
+    open: bool,
+}
+
+impl Ingest<'_> {
+    pub fn dataset(&self) -> Dataset {
+        self.dataset
+    }
+
+    /// The day a record belongs to: an order's creation date in the shop's
+    /// zone, a dated dataset's `date`, otherwise the file's date. `None` if
+    /// the record lacks the value that decides it.
+    pub fn day_of(&self, rec: &Record, file_date: Option<NaiveDate>) -> Option<NaiveDate> {
+        match self.dataset {
+            Dataset::Orders => {
+                let i = self.dataset.field_index("created_at")?;
+                rec.get(i)
+                    .as_datetime()
+                    .map(|t| t.with_timezone(&self.tz).date_naive())
+            }
+            _ => match self.date_index {
+                Some(i) => rec.get(i).as_date(),
+                None => file_date,
+            },
+        }
+    }
+
+    /// Removes every row of `day` (replace semantics: clear, then insert
+    /// the new export's rows). Returns how many rows went.
+    pub fn clear_day(&mut self, day: NaiveDate) -> Result<u64, StoreError> {
+        let sql = format!("DELETE FROM {} WHERE day = ?1", self.table);
+        let mut stmt = self.conn.prepare_cached(&sql).ctx(self.table, "clear day")?;
+        let n = stmt
+            .execute([date_to_text(day)])
+            .ctx(self.table, "clear day")? as u64;
+        self.summary.rows_cleared += n;
+        self.summary.days.insert(day);
+        Ok(n)
+    }
+
+    /// Writes one record (values in [`Dataset::fields`] order) under `day`,
+    /// replacing a stored row with the same key.
+    pub fn insert(&mut self, day: NaiveDate, rec: &Record, file: &str) -> Result<(), StoreError> {
+        let value_err = |field: &'static str, problem: String| StoreError::Value {
+            dataset: self.dataset,
+            file: file.to_owned(),
+            row: rec.row,
+            field,
+            problem,
+        };
+        if let Some(i) = self.date_index
+            && let Some(d) = rec.get(i).as_date()
+            && d != day
+        {
+            return Err(value_err(
+                "date",
+                format!("row is dated {d} but was handed in for {day}"),
+            ));
+        }
+        let row = i64::try_from(rec.row).map_err(|_| value_err("row", "row number too large".into()))?;
+        if self.day_text.as_ref().is_none_or(|(d, _)| *d != day) {
+            self.day_text = Some((day, date_to_text(day)));
+            self.summary.days.insert(day);
+        }
+        let Some(stmt) = self.insert.as_mut() else {
+            // begin_ingest sets the statement before handing the Ingest out.
+            return Err(StoreError::Sql {
+                table: self.table,
+                op: "insert",
+                source: rusqlite::Error::InvalidQuery,
+            });
+        };
+        let table = self.table;
+        let bind = |stmt: &mut Statement<'_>, p: usize, v: BindValue<'_>| {
+            match v {
+                BindValue::Null => stmt.raw_bind_parameter(p, Null),
+                BindValue::Text(s) => stmt.raw_bind_parameter(p, s),
+                BindValue::Owned(s) => stmt.raw_bind_parameter(p, s),
+                BindValue::Int(i) => stmt.raw_bind_parameter(p, i),
+            }
+            .ctx(table, "bind")
+        };
+        for (p, (i, spec)) in self.fields.iter().enumerate() {
+            let value = rec.get(*i);
+            let mut bv = to_bind(spec, value).map_err(|problem| value_err(spec.name, problem))?;
+            if Some(*i) == self.source_index
+                && let BindValue::Text(s) = bv
+                && is_shop_total_source(s)
+            {
+                bv = BindValue::Null;
+            }
+            if matches!(bv, BindValue::Null) {
+                if spec.name == "refund_amount" && self.dataset == Dataset::Orders {
+                    // No refund column or an empty cell both mean no refund.
+                    bv = BindValue::Int(0);
+                } else if spec.required {
+                    return Err(value_err(spec.name, "required value is missing".into()));
+                }
+            }
+            bind(stmt, p + 1, bv)?;
+        }
+        let n = self.fields.len();
+        let day_text = self.day_text.as_ref().map_or("", |(_, s)| s.as_str());
+        bind(stmt, n + 1, BindValue::Text(day_text))?;
+        bind(stmt, n + 2, BindValue::Text(file))?;
+        bind(stmt, n + 3, BindValue::Int(row))?;
+        let written = stmt.raw_execute().map_err(|source| match source.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::ConstraintViolation) => {
+                value_err("row", format!("rejected by the store: {source}"))
+            }
+            _ => StoreError::Sql {
+                table,
+                op: "insert",
+                source,
+            },
+        })?;
+        self.summary.rows_written += written as u64;
+        Ok(())
+    }
+
+    /// Records a source file as ingested, in the same transaction as its
+    /// rows. A path registered before is overwritten.
+    pub fn register_file(&mut self, meta: &FileMeta) -> Result<(), StoreError> {
+        let sql = format!(
+            "INSERT OR REPLACE INTO {FILES} ({FILE_COLUMNS}) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+        );
+        let too_big = |field: &'static str| StoreError::Value {
+            dataset: self.dataset,
+            file: meta.path.clone(),
+            row: 0,
+            field,
+            problem: "value out of range".into(),
+        };
+        let size = i64::try_from(meta.size).map_err(|_| too_big("size"))?;
+        let rows = i64::try_from(meta.rows).map_err(|_| too_big("rows"))?;
+        let rejected = i64::try_from(meta.rejected).map_err(|_| too_big("rejected"))?;
+        let mtime = instant_to_ns(meta.mtime).ok_or_else(|| too_big("mtime"))?;
+        let mut stmt = self.conn.prepare_cached(&sql).ctx(FILES, "register")?;
+        stmt.execute(params![
+            self.dataset.name(),
+            meta.date.map(date_to_text),
+            meta.path,
+            size,
+            mtime,
+            meta.sha256,
+            rows,
+            rejected,
+            instant_to_i64(meta.ingested_at),
+            meta.archive,
+        ])
+        .ctx(FILES, "register")?;
+        self.summary.files.push(meta.path.clone());
+        Ok(())
+    }
+
+    /// Makes everything written visible at once.
+    pub fn commit(mut self) -> Result<IngestSummary, StoreError> {
+        // Finalise the insert statement first; COMMIT does not need it.
+        self.insert = None;
+        self.conn.execute_batch("COMMIT").ctx(self.table, "commit")?;
+        self.open = false;
+        tracing::debug!(
+            dataset = %self.dataset,
+            rows_written = self.summary.rows_written,
+            rows_cleared = self.summary.rows_cleared,
+            days = self.summary.days.len(),
+            "ingest committed"
+        );
+        Ok(std::mem::replace(
+            &mut self.summary,
+            IngestSummary {
+                dataset: self.dataset,
+                rows_written: 0,
+                rows_cleared: 0,
+                days: BTreeSet::new(),
+                files: Vec::new(),
+            },
+        ))
+    }
+}
+
+impl Drop for Ingest<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            self.insert = None;
+            if let Err(e) = self.conn.execute_batch("ROLLBACK") {
+                tracing::error!(dataset = %self.dataset, error = %e, "ingest rollback failed");
+            } else {
+                tracing::debug!(dataset = %self.dataset, "ingest rolled back");
+            }
+        }
+    }
+}
+
+enum BindValue<'a> {
+    Null,
+    Text(&'a str),
+    Owned(String),
+    Int(i64),
+}
+
+/// A record value in its column's storage form, or why it cannot be.
+fn to_bind<'a>(spec: &FieldSpec, value: &'a Value) -> Result<BindValue<'a>, String> {
+    use FieldKind::*;
+    if value.is_missing() {
+        return Ok(BindValue::Null);
+    }
+    let wrong = || format!("a {:?} value cannot be stored as {:?}", value, spec.kind);
+    Ok(match spec.kind {
+        Id | Text | Pii | Status | ProductStatus => {
+            BindValue::Text(value.as_text().ok_or_else(wrong)?)
+        }
+        Int => BindValue::Int(value.as_int().ok_or_else(wrong)?),
+        Money => {
+            let d = value.as_decimal().ok_or_else(wrong)?;
+            BindValue::Int(money_to_i64(d).ok_or_else(|| format!("amount {d} is out of range"))?)
+        }
+        Number | Ratio => BindValue::Owned(decimal_to_text(value.as_decimal().ok_or_else(wrong)?)),
+        Date => BindValue::Owned(date_to_text(value.as_date().ok_or_else(wrong)?)),
+        DateTime => BindValue::Int(instant_to_i64(value.as_datetime().ok_or_else(wrong)?)),
+    })
+}

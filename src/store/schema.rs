@@ -1,0 +1,337 @@
+//! The schema: versioned migrations, and how each dataset's canonical fields
+//! map onto its table's columns.
+//!
+//! Migrations are append-only: a released version's SQL never changes, a new
+//! version is added at the end. `PRAGMA user_version` records how far a
+//! database has come.
+
+use crate::model::{Dataset, FieldSpec};
+
+/// `(version, sql)`, applied in order, each in its own transaction.
+pub(crate) const MIGRATIONS: &[(u32, &str)] = &[(1, V1)];
+
+/// Version 1: the datasets, the file registry, snapshots, the run ledger and
+/// the outbox.
+///
+/// Dataset tables: text ids; instants as INTEGER unix seconds UTC; money as
+/// INTEGER ten-thousandths of a yuan; ratios and plain numbers as exact
+/// decimal TEXT; `day` is the `YYYY-MM-DD` the row belongs to (a dated
+/// dataset's `date` field lives there), `file` and `row` point at the source.
+const V1: &str = r#"
+CREATE TABLE orders (
+    order_id      TEXT    NOT NULL,
+    member_id     TEXT    NOT NULL,
+    created_at    INTEGER NOT NULL,
+    paid_at       INTEGER,
+    status        TEXT    NOT NULL,
+    paid_amount   INTEGER NOT NULL,
+    total_amount  INTEGER,
+    refund_amount INTEGER NOT NULL DEFAULT 0,
+    item_qty      INTEGER,
+    shop          TEXT,
+    phone         TEXT,
+    day           TEXT    NOT NULL,
+    file          TEXT    NOT NULL,
+    "row"         INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX orders_order_id ON orders (order_id);
+CREATE INDEX orders_paid_at ON orders (paid_at) WHERE paid_at IS NOT NULL;
+CREATE INDEX orders_created_at ON orders (created_at);
+-- Covers first-purchase lookups and the member-ordered purchase stream of
+-- the tier computation without touching the table.
+CREATE INDEX orders_member_paid
+    ON orders (member_id, paid_at, status, paid_amount, refund_amount)
+    WHERE paid_at IS NOT NULL;
+CREATE INDEX orders_day ON orders (day);
+
+CREATE TABLE order_items (
+    order_id   TEXT    NOT NULL,
+    sku_id     TEXT    NOT NULL,
+    title      TEXT,
+    quantity   INTEGER NOT NULL,
+    unit_price INTEGER,
+    day        TEXT    NOT NULL,
+    file       TEXT    NOT NULL,
+    "row"      INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX order_items_key ON order_items (order_id, sku_id, "row");
+CREATE INDEX order_items_day ON order_items (day);
+
+CREATE TABLE traffic (
+    source           TEXT,
+    visitors         INTEGER NOT NULL,
+    page_views       INTEGER,
+    bounce_rate      TEXT,
+    avg_stay_seconds TEXT,
+    cart_users       INTEGER,
+    order_buyers     INTEGER,
+    paying_buyers    INTEGER,
+    paid_amount      INTEGER,
+    new_followers    INTEGER,
+    day              TEXT    NOT NULL,
+    file             TEXT    NOT NULL,
+    "row"            INTEGER NOT NULL
+) STRICT;
+-- The shop-total row has source NULL; COALESCE makes it one key per day.
+CREATE UNIQUE INDEX traffic_key ON traffic (day, COALESCE(source, ''));
+
+CREATE TABLE products (
+    sku_id        TEXT    NOT NULL,
+    title         TEXT,
+    category      TEXT,
+    status        TEXT,
+    price         INTEGER,
+    unit_cost     INTEGER,
+    stock         INTEGER,
+    visitors      INTEGER,
+    page_views    INTEGER,
+    cart_users    INTEGER,
+    fav_users     INTEGER,
+    paid_buyers   INTEGER,
+    paid_units    INTEGER,
+    paid_amount   INTEGER,
+    refund_amount INTEGER,
+    bounce_rate   TEXT,
+    listed_at     INTEGER,
+    day           TEXT    NOT NULL,
+    file          TEXT    NOT NULL,
+    "row"         INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX products_key ON products (day, sku_id);
+CREATE INDEX products_cost ON products (sku_id, day, unit_cost)
+    WHERE unit_cost IS NOT NULL;
+
+CREATE TABLE members (
+    member_id TEXT    NOT NULL,
+    joined_at INTEGER,
+    level     TEXT,
+    phone     TEXT,
+    birthday  TEXT,
+    gender    TEXT,
+    city      TEXT,
+    points    INTEGER,
+    source    TEXT,
+    day       TEXT    NOT NULL,
+    file      TEXT    NOT NULL,
+    "row"     INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX members_member_id ON members (member_id);
+CREATE INDEX members_day ON members (day);
+CREATE INDEX members_joined_at ON members (joined_at) WHERE joined_at IS NOT NULL;
+
+CREATE TABLE service (
+    agent                TEXT    NOT NULL,
+    consultations        INTEGER,
+    converted_buyers     INTEGER,
+    sales                INTEGER,
+    avg_response_seconds TEXT,
+    satisfaction         TEXT,
+    day                  TEXT    NOT NULL,
+    file                 TEXT    NOT NULL,
+    "row"                INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX service_key ON service (day, agent);
+
+-- Campaign names repeat across channels, so the channel is part of the key.
+CREATE TABLE ads (
+    channel     TEXT,
+    campaign    TEXT    NOT NULL,
+    spend       INTEGER NOT NULL,
+    impressions INTEGER,
+    clicks      INTEGER,
+    cart_adds   INTEGER,
+    orders      INTEGER,
+    revenue     INTEGER,
+    day         TEXT    NOT NULL,
+    file        TEXT    NOT NULL,
+    "row"       INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX ads_key ON ads (day, COALESCE(channel, ''), campaign);
+
+CREATE TABLE targets (
+    month  TEXT NOT NULL,
+    metric TEXT NOT NULL,
+    target TEXT NOT NULL,
+    day    TEXT NOT NULL,
+    file   TEXT NOT NULL,
+    "row"  INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX targets_key ON targets (month, metric);
+CREATE INDEX targets_day ON targets (day);
+
+CREATE TABLE ingested_files (
+    dataset     TEXT    NOT NULL,
+    date        TEXT,
+    path        TEXT    NOT NULL,
+    size        INTEGER NOT NULL,
+    mtime_ns    INTEGER NOT NULL,
+    sha256      TEXT    NOT NULL,
+    rows        INTEGER NOT NULL,
+    rejected    INTEGER NOT NULL,
+    ingested_at INTEGER NOT NULL,
+    archive     TEXT,
+    PRIMARY KEY (dataset, path)
+) STRICT;
+CREATE INDEX ingested_files_sha ON ingested_files (dataset, sha256);
+
+CREATE TABLE daily_kpis (
+    day   TEXT NOT NULL,
+    kpi   TEXT NOT NULL,
+    value TEXT,
+    PRIMARY KEY (day, kpi)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE member_levels (
+    as_of     TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    level     TEXT NOT NULL,
+    PRIMARY KEY (as_of, member_id)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE tier_snapshots (
+    job     TEXT NOT NULL,
+    period  TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    PRIMARY KEY (job, period)
+) STRICT;
+
+CREATE TABLE runs (
+    id          INTEGER PRIMARY KEY,
+    job         TEXT    NOT NULL,
+    period      TEXT    NOT NULL,
+    attempt     INTEGER NOT NULL,
+    status      TEXT    NOT NULL CHECK (status IN
+                    ('running', 'success', 'warn', 'held', 'failed', 'interrupted')),
+    started_ms  INTEGER NOT NULL,
+    finished_ms INTEGER,
+    error       TEXT
+) STRICT;
+CREATE UNIQUE INDEX runs_identity ON runs (job, period, attempt);
+CREATE INDEX runs_job ON runs (job, id);
+CREATE INDEX runs_status ON runs (status);
+
+CREATE TABLE outbox (
+    id         INTEGER PRIMARY KEY,
+    job        TEXT    NOT NULL,
+    period     TEXT    NOT NULL,
+    team       TEXT    NOT NULL,
+    message_id TEXT    NOT NULL,
+    recipients TEXT    NOT NULL,
+    subject    TEXT    NOT NULL,
+    eml        BLOB    NOT NULL,
+    attachment TEXT,
+    status     TEXT    NOT NULL,
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    sent_at    INTEGER,
+    resend     INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX outbox_job_period_team ON outbox (job, period, team);
+"#;
+
+/// The table holding a dataset's rows.
+pub(crate) fn table_name(dataset: Dataset) -> &'static str {
+    match dataset {
+        Dataset::Orders => "orders",
+        Dataset::OrderItems => "order_items",
+        Dataset::Traffic => "traffic",
+        Dataset::Products => "products",
+        Dataset::Members => "members",
+        Dataset::Service => "service",
+        Dataset::Ads => "ads",
+        Dataset::Targets => "targets",
+    }
+}
+
+/// The fields that have a column of their own, with their index in the
+/// record: every field except a dated dataset's `date`, which is the row's
+/// `day`.
+pub(crate) fn stored_fields(dataset: Dataset) -> Vec<(usize, &'static FieldSpec)> {
+    let date_field = date_column_field(dataset);
+    dataset
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| Some(f.name) != date_field)
+        .collect()
+}
+
+/// The field stored in `day` rather than a column of its own.
+pub(crate) fn date_column_field(dataset: Dataset) -> Option<&'static str> {
+    match dataset.date_field() {
+        Some("date") => Some("date"),
+        _ => None,
+    }
+}
+
+/// The statement one record is written with; parameters are the stored
+/// fields in order, then day, file, row.
+pub(crate) fn insert_sql(dataset: Dataset) -> String {
+    let table = table_name(dataset);
+    let mut cols: Vec<String> = stored_fields(dataset)
+        .iter()
+        .map(|(_, f)| f.name.to_owned())
+        .collect();
+    cols.extend(["day".to_owned(), "file".to_owned(), "\"row\"".to_owned()]);
+    let params: Vec<String> = (1..=cols.len()).map(|i| format!("?{i}")).collect();
+    match dataset {
+        // Members are upserted; an older file re-ingested later does not
+        // overwrite what a newer file said about the same member.
+        Dataset::Members => {
+            let updates: Vec<String> = cols
+                .iter()
+                .filter(|c| c.as_str() != "member_id")
+                .map(|c| format!("{c} = excluded.{c}"))
+                .collect();
+            format!(
+                "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT (member_id) DO UPDATE SET {} \
+                 WHERE excluded.day >= {table}.day",
+                cols.join(", "),
+                params.join(", "),
+                updates.join(", ")
+            )
+        }
+        _ => format!(
+            "INSERT OR REPLACE INTO {table} ({}) VALUES ({})",
+            cols.join(", "),
+            params.join(", ")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migration_versions_increase() {
+        let mut last = 0;
+        for (v, _) in MIGRATIONS {
+            assert!(*v > last, "version {v} after {last}");
+            last = *v;
+        }
+    }
+
+    #[test]
+    fn dated_datasets_keep_their_date_in_day() {
+        let traffic = stored_fields(Dataset::Traffic);
+        assert!(traffic.iter().all(|(_, f)| f.name != "date"));
+        assert_eq!(traffic.len(), Dataset::Traffic.fields().len() - 1);
+        assert_eq!(
+            stored_fields(Dataset::Orders).len(),
+            Dataset::Orders.fields().len()
+        );
+    }
+
+    #[test]
+    fn insert_statements_name_every_column() {
+        let sql = insert_sql(Dataset::Service);
+        assert!(sql.starts_with("INSERT OR REPLACE INTO service (agent, consultations"));
+        assert!(sql.contains("?9)"), "{sql}");
+        let sql = insert_sql(Dataset::Members);
+        assert!(sql.contains("ON CONFLICT (member_id)"), "{sql}");
+        assert!(!sql.contains("member_id = excluded"), "{sql}");
+    }
+}
