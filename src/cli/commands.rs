@@ -1,10 +1,52 @@
-//! One function per command. Each returns the process exit code.
+//! One function per command. Each returns the process exit code; errors are
+//! printed here, with their whole cause chain, and nowhere else.
 
-use super::{Cli, Command, exit, load_config};
+use std::path::PathBuf;
+
+use chrono::{NaiveDate, Utc};
+use tokio_util::sync::CancellationToken;
+
+use super::args::OutboxAction;
+use super::{exit, load_config, print_error, Cli, Command};
+use crate::config::{Config, Job};
+use crate::model::Dataset;
+use crate::period::Period;
+use crate::run::{self, RunError, RunOptions};
 
 pub fn dispatch(cli: &Cli) -> u8 {
     match &cli.command {
         Command::Validate => validate(cli),
+        Command::RunJob {
+            job,
+            date,
+            period,
+            dry_run,
+            no_send,
+            resend,
+            out,
+        } => with_config(cli, |config| {
+            let mut opts = RunOptions::new(Utc::now());
+            opts.dry_run = *dry_run;
+            opts.no_send = *no_send;
+            opts.resend = *resend;
+            opts.out = out.clone();
+            run_job(&config, job, *date, *period, &opts)
+        }),
+        Command::Backfill {
+            job,
+            from,
+            to,
+            no_send,
+        } => with_config(cli, |config| backfill(&config, job, *from, *to, *no_send)),
+        Command::Import {
+            dataset,
+            files,
+            source: _,
+        } => with_config(cli, |config| import(&config, *dataset, files)),
+        Command::History { job, limit } => {
+            with_config(cli, |config| history(&config, job.as_deref(), *limit))
+        }
+        Command::Outbox { action } => with_config(cli, |config| outbox(&config, *action)),
         other => {
             eprintln!("error: `{}` is not available yet", command_name(other));
             exit::USAGE
@@ -25,6 +67,200 @@ fn command_name(c: &Command) -> &'static str {
         Command::Outbox { .. } => "outbox",
         Command::Validate => "validate",
     }
+}
+
+/// Loads the config, printing every problem and exiting 2 if there are any.
+fn with_config(cli: &Cli, f: impl FnOnce(Config) -> u8) -> u8 {
+    match load_config(cli) {
+        Ok(config) => f(config),
+        Err(errors) => {
+            eprint!("{errors}");
+            exit::USAGE
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, u8> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            eprintln!("error: cannot start the async runtime: {e}");
+            exit::USAGE
+        })
+}
+
+fn find_job<'c>(config: &'c Config, name: &str) -> Result<&'c Job, u8> {
+    config.job(name).ok_or_else(|| {
+        let names: Vec<_> = config.jobs.keys().map(String::as_str).collect();
+        eprintln!(
+            "error: no job named {name:?} (jobs: {})",
+            if names.is_empty() { "none".into() } else { names.join(", ") }
+        );
+        exit::USAGE
+    })
+}
+
+/// The period a run reports on: `--period`, the period containing `--date`,
+/// or the one the schedule would report on if it fired now.
+pub fn resolve_period(job: &Job, date: Option<NaiveDate>, period: Option<Period>) -> Result<Period, String> {
+    if let Some(p) = period {
+        if p.kind() != job.period {
+            return Err(format!(
+                "job {} reports on a {}, but --period {p} is a {}",
+                job.name,
+                job.period.as_str(),
+                p.kind().as_str()
+            ));
+        }
+        return Ok(p);
+    }
+    if let Some(d) = date {
+        return Ok(Period::containing(job.period, d));
+    }
+    let today = Utc::now().with_timezone(&job.timezone).date_naive();
+    Ok(Period::reported_by_fire(job.period, today))
+}
+
+fn run_job(
+    config: &Config,
+    name: &str,
+    date: Option<NaiveDate>,
+    period: Option<Period>,
+    opts: &RunOptions,
+) -> u8 {
+    let job = match find_job(config, name) {
+        Ok(j) => j,
+        Err(code) => return code,
+    };
+    let period = match resolve_period(job, date, period) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let cancel = CancellationToken::new();
+    let result = rt.block_on(run::run_job(config, job, period, opts, &cancel));
+    report_run(result)
+}
+
+fn report_run(result: Result<run::JobRun, RunError>) -> u8 {
+    match result {
+        Ok(run) => {
+            eprintln!(
+                "{} {}: {} -> {}",
+                run.job,
+                run.period,
+                run.outcome.as_str(),
+                run.folder.display()
+            );
+            for d in &run.summary.deliveries {
+                eprintln!("  {} [{}] {}", d.team, d.status, d.to.join(", "));
+            }
+            run.exit_code()
+        }
+        Err(e) => {
+            print_error(&e);
+            e.exit_code()
+        }
+    }
+}
+
+fn backfill(config: &Config, name: &str, from: NaiveDate, to: NaiveDate, no_send: bool) -> u8 {
+    let job = match find_job(config, name) {
+        Ok(j) => j,
+        Err(code) => return code,
+    };
+    if to < from {
+        eprintln!("error: --to {to} is before --from {from}");
+        return exit::USAGE;
+    }
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    let cancel = CancellationToken::new();
+    let mut period = Period::containing(job.period, from);
+    let mut worst = exit::OK;
+    while period.start <= to {
+        let mut opts = RunOptions::new(Utc::now());
+        opts.no_send = no_send;
+        let code = report_run(rt.block_on(run::run_job(config, job, period, &opts, &cancel)));
+        worst = worst.max(code);
+        if code >= exit::USAGE {
+            return code;
+        }
+        period = period.next();
+    }
+    worst
+}
+
+fn import(config: &Config, dataset: Dataset, files: &[PathBuf]) -> u8 {
+    let mut store = match run::open_store(config) {
+        Ok(s) => s,
+        Err(e) => {
+            print_error(&e);
+            return e.exit_code();
+        }
+    };
+    match run::ingest::import_files(config, &mut store, dataset, files, config.timezone) {
+        Ok(reports) => {
+            for r in reports {
+                eprintln!(
+                    "{}: {} rows, {} rejected, {} duplicate keys",
+                    r.file, r.rows, r.rejected, r.duplicates_total
+                );
+            }
+            exit::OK
+        }
+        Err(e) => {
+            print_error(&e);
+            e.exit_code()
+        }
+    }
+}
+
+fn history(config: &Config, job: Option<&str>, limit: usize) -> u8 {
+    let store = match run::open_store(config) {
+        Ok(s) => s,
+        Err(e) => {
+            print_error(&e);
+            return e.exit_code();
+        }
+    };
+    match store.runs(job, limit) {
+        Ok(runs) => {
+            println!("{:<18} {:<10} {:>3}  {:<11} {:<25} {:<25} error", "job", "period", "try", "status", "started", "finished");
+            for r in runs {
+                println!(
+                    "{:<18} {:<10} {:>3}  {:<11} {:<25} {:<25} {}",
+                    r.job,
+                    r.period,
+                    r.attempt,
+                    r.status,
+                    r.started.to_rfc3339(),
+                    r.finished.map(|f| f.to_rfc3339()).unwrap_or_default(),
+                    r.error.unwrap_or_default()
+                );
+            }
+            exit::OK
+        }
+        Err(e) => {
+            print_error(&e);
+            exit::INPUT
+        }
+    }
+}
+
+fn outbox(_config: &Config, _action: Option<OutboxAction>) -> u8 {
+    eprintln!("error: `outbox` is not available yet");
+    exit::USAGE
 }
 
 /// `validate`: every problem in config, jobs, templates and mappings, each

@@ -1,0 +1,408 @@
+//! The stages of one run, in order. Each step is a small function so the
+//! flow reads top to bottom in [`run_job`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use chrono::{Days, NaiveDate};
+use tokio_util::sync::CancellationToken;
+use tracing::{info, info_span, warn};
+
+use super::ingest::{self, FileReport, IngestOutcome};
+use super::summary::{InputJson, Summary};
+use super::{facts, Outcome, RunError, RunFolder, RunOptions};
+use crate::check::{
+    self, CheckInputs, CheckResult, CheckSet, ChecksConfig, DatasetInput, DuplicateKey,
+    InvalidRow, Level, RawChecks,
+};
+use crate::compute::kpi::{
+    comparisons_to_json, compare, compute_kpis, decompose, kpis_to_json, KpiSet, PeriodFacts,
+};
+use crate::config::{Config, Job};
+use crate::model::Dataset;
+use crate::period::{Period, PeriodKind};
+use crate::store::Store;
+
+/// What a finished run produced.
+#[derive(Debug)]
+pub struct JobRun {
+    pub job: String,
+    pub period: Period,
+    pub outcome: Outcome,
+    pub folder: PathBuf,
+    pub summary: Summary,
+}
+
+impl JobRun {
+    pub fn exit_code(&self) -> u8 {
+        self.outcome.exit_code()
+    }
+}
+
+/// Runs `job` for `period`, recording the attempt in the ledger.
+pub async fn run_job(
+    config: &Config,
+    job: &Job,
+    period: Period,
+    opts: &RunOptions,
+    cancel: &CancellationToken,
+) -> Result<JobRun, RunError> {
+    let span = info_span!("run", job = %job.name, period = %period);
+    let _enter = span.enter();
+    let mut store = open_store(config)?;
+    let period_id = period.to_string();
+    let attempt = store.next_attempt(&job.name, &period_id)?;
+    let run_id = store.begin_run(&job.name, &period_id, attempt, opts.now)?;
+    info!(attempt, "run started");
+    let result = run_stages(config, job, period, opts, cancel, &mut store).await;
+    let (status, error) = match &result {
+        Ok(run) => (ledger_status(run.outcome), None),
+        Err(RunError::Interrupted) => ("interrupted", Some("interrupted".to_string())),
+        Err(e) => ("failed", Some(error_chain(e))),
+    };
+    store.finish_run(run_id, status, error.as_deref(), chrono::Utc::now())?;
+    match &result {
+        Ok(run) => info!(status = run.outcome.as_str(), folder = %run.folder.display(), "run finished"),
+        Err(e) => warn!(error = %error_chain(e), "run failed"),
+    }
+    result
+}
+
+fn ledger_status(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Success => "success",
+        Outcome::Warn => "warn",
+        Outcome::Held | Outcome::Flagged => "held",
+    }
+}
+
+/// The error and its causes on one line, for the ledger.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut cur = e.source();
+    while let Some(s) = cur {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        cur = s.source();
+    }
+    text
+}
+
+/// Opens the state file, creating its folder on first use.
+pub fn open_store(config: &Config) -> Result<Store, RunError> {
+    if let Some(dir) = config.state.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| RunError::Output {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    Ok(Store::open(&config.state)?)
+}
+
+fn check_cancel(cancel: &CancellationToken) -> Result<(), RunError> {
+    if cancel.is_cancelled() {
+        Err(RunError::Interrupted)
+    } else {
+        Ok(())
+    }
+}
+
+async fn run_stages(
+    config: &Config,
+    job: &Job,
+    period: Period,
+    opts: &RunOptions,
+    cancel: &CancellationToken,
+    store: &mut Store,
+) -> Result<JobRun, RunError> {
+    // Ingest everything new up to the period end; problems with files of
+    // the period itself stop the run, older ones are reported and skipped.
+    let ingested = ingest::ingest_inbox(config, store, period.last_day(), period.start)?;
+    check_cancel(cancel)?;
+    let inputs = dataset_inputs(store, job, period, &ingested)?;
+    require_inputs(config, job, period, &inputs)?;
+
+    let facts = facts::load(store, config, period)?;
+    let kpis = compute_kpis(&facts);
+    let comparisons = comparison_sets(store, config, period)?;
+    let comparison = compare(
+        &kpis,
+        comparisons.previous.as_ref(),
+        comparisons.week_ago.as_ref(),
+        comparisons.year_ago.as_ref(),
+    );
+    let decomposition = comparisons
+        .previous
+        .as_ref()
+        .and_then(|p| decompose(&kpis, p));
+    check_cancel(cancel)?;
+
+    let stale = stale_days(&ingested);
+    let history = history_snapshots(store, config, period, &stale)?;
+    let checks = run_checks(config, job, period, store, &facts, &kpis, &inputs, &history, comparisons.previous_facts.as_ref())?;
+    let worst = check::worst_level(&checks);
+    let outcome = match worst {
+        Level::Pass => Outcome::Success,
+        Level::Warn => Outcome::Warn,
+        Level::Fail | Level::Error => match job.on_fail {
+            crate::config::OnFail::Hold => Outcome::Held,
+            crate::config::OnFail::SendFlagged => Outcome::Flagged,
+        },
+    };
+    check_cancel(cancel)?;
+
+    let summary = Summary {
+        job: job.name.clone(),
+        period: period.into(),
+        status: outcome.as_str().to_string(),
+        generated_at: opts.now,
+        inputs: summary_inputs(&inputs_reports(store, job, period)?),
+        kpis: kpis_to_json(&kpis),
+        comparisons: comparisons_to_json(&comparison),
+        decomposition: decomposition.map_or(serde_json::Value::Null, |d| d.to_json()),
+        checks: serde_json::to_value(&checks).unwrap_or_default(),
+        tiers: None,
+        deliveries: Vec::new(),
+    };
+
+    let final_dir = opts
+        .out
+        .clone()
+        .unwrap_or_else(|| config.out.join(&job.name).join(period.to_string()));
+    let folder = RunFolder::create(&final_dir)?;
+    let json = serde_json::to_vec_pretty(&summary).map_err(|e| RunError::Render(e.to_string()))?;
+    folder.write("summary.json", &json)?;
+    let path = folder.commit()?;
+    Ok(JobRun {
+        job: job.name.clone(),
+        period,
+        outcome,
+        folder: path,
+        summary,
+    })
+}
+
+/// Days whose rows changed in this run: their daily snapshots are redone.
+/// An order's paid day can be the day after its created day, so the day
+/// after a re-ingested orders day is stale too.
+fn stale_days(ingested: &IngestOutcome) -> BTreeSet<NaiveDate> {
+    let mut out = BTreeSet::new();
+    for f in &ingested.files {
+        if let Some(d) = f.date {
+            out.insert(d);
+            out.insert(d + Days::new(1));
+        }
+    }
+    out
+}
+
+struct ComparisonSets {
+    previous: Option<KpiSet>,
+    previous_facts: Option<PeriodFacts>,
+    week_ago: Option<KpiSet>,
+    year_ago: Option<KpiSet>,
+}
+
+/// KPIs of the previous period, the same period a week earlier (daily jobs)
+/// and a year earlier, each only when the store has data for it.
+fn comparison_sets(store: &Store, config: &Config, period: Period) -> Result<ComparisonSets, RunError> {
+    let load = |p: Period| -> Result<Option<(PeriodFacts, KpiSet)>, RunError> {
+        if !has_orders(store, p)? {
+            return Ok(None);
+        }
+        let f = facts::load(store, config, p)?;
+        let k = compute_kpis(&f);
+        Ok(Some((f, k)))
+    };
+    let previous = load(period.previous())?;
+    let week_ago = match period.kind() {
+        PeriodKind::Day => load(period.weeks_earlier(1))?.map(|(_, k)| k),
+        _ => None,
+    };
+    let year_ago = load(period.year_earlier())?.map(|(_, k)| k);
+    let (previous_facts, previous) = match previous {
+        Some((f, k)) => (Some(f), Some(k)),
+        None => (None, None),
+    };
+    Ok(ComparisonSets {
+        previous,
+        previous_facts,
+        week_ago,
+        year_ago,
+    })
+}
+
+fn has_orders(store: &Store, p: Period) -> Result<bool, RunError> {
+    let counts = store.row_counts_by_day(Dataset::Orders, p.start, p.end)?;
+    Ok(counts.values().any(|n| *n > 0))
+}
+
+/// Daily snapshots for the 30 days up to the period end (trend charts) and
+/// the 7 days before the period (trailing baselines).
+fn history_snapshots(
+    store: &Store,
+    config: &Config,
+    period: Period,
+    stale: &BTreeSet<NaiveDate>,
+) -> Result<BTreeMap<NaiveDate, KpiSet>, RunError> {
+    let first = (period.end - Days::new(30)).min(period.start - Days::new(8));
+    let counts = store.row_counts_by_day(Dataset::Orders, first, period.end)?;
+    let days: Vec<NaiveDate> = std::iter::successors(Some(first), |d| d.succ_opt())
+        .take_while(|d| *d < period.end)
+        .filter(|d| counts.get(d).copied().unwrap_or(0) > 0)
+        .collect();
+    facts::daily_snapshots(store, config, &days, stale)
+}
+
+/// The file reports of every dataset the job reads, dated inside the period.
+fn inputs_reports(store: &Store, job: &Job, period: Period) -> Result<Vec<FileReport>, RunError> {
+    let mut out = Vec::new();
+    for (d, _) in job.datasets() {
+        for (_, json) in store.file_reports(d, period.start, period.end)? {
+            if let Ok(r) = serde_json::from_str::<FileReport>(&json) {
+                out.push(r);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn summary_inputs(reports: &[FileReport]) -> Vec<InputJson> {
+    reports
+        .iter()
+        .map(|r| InputJson {
+            dataset: r.dataset.clone(),
+            file: r.file.clone(),
+            sha256: r.sha256.clone(),
+            rows: r.rows,
+            rejected: r.rejected,
+        })
+        .collect()
+}
+
+/// What the data checks need to know about each dataset of the job.
+fn dataset_inputs(
+    store: &Store,
+    job: &Job,
+    period: Period,
+    _ingested: &IngestOutcome,
+) -> Result<Vec<DatasetInput>, RunError> {
+    let mut out = Vec::new();
+    for (dataset, required) in job.datasets() {
+        if dataset == Dataset::Targets {
+            continue;
+        }
+        let reports: Vec<FileReport> = store
+            .file_reports(dataset, period.start, period.end)?
+            .into_iter()
+            .filter_map(|(_, j)| serde_json::from_str(&j).ok())
+            .collect();
+        let counts = store.row_counts_by_day(dataset, period.start - Days::new(7), period.end)?;
+        let in_period: u64 = counts
+            .iter()
+            .filter(|(d, _)| period.contains(**d))
+            .map(|(_, n)| *n)
+            .sum();
+        let trailing_counts: Vec<u64> = (1..=7)
+            .map(|i| {
+                counts
+                    .get(&(period.start - Days::new(i)))
+                    .copied()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut input = DatasetInput {
+            dataset: Some(dataset),
+            required,
+            present: !reports.is_empty() || in_period > 0,
+            files: reports.iter().map(|r| r.file.clone()).collect(),
+            records: in_period,
+            missing_columns: Vec::new(),
+            invalid: Vec::new(),
+            duplicate_keys: Vec::new(),
+            rows_outside_period: reports.iter().map(|r| r.outside_date).sum(),
+            row_count_today: match period.kind() {
+                PeriodKind::Day => in_period,
+                _ => in_period / period.days().max(1) as u64,
+            },
+            trailing_counts,
+        };
+        for r in &reports {
+            input.invalid.extend(r.invalid.iter().map(|s| InvalidRow {
+                file: r.file.clone(),
+                row: s.row,
+                column: s.column.clone(),
+                reason: s.reason.clone(),
+            }));
+            input.duplicate_keys.extend(r.duplicates.iter().map(|s| DuplicateKey {
+                file: r.file.clone(),
+                row: s.row,
+                key: s.value.clone(),
+                first_row: 0,
+            }));
+        }
+        out.push(input);
+    }
+    Ok(out)
+}
+
+/// A required dataset with no rows for the period stops the run (exit 3).
+fn require_inputs(
+    config: &Config,
+    job: &Job,
+    period: Period,
+    inputs: &[DatasetInput],
+) -> Result<(), RunError> {
+    for input in inputs.iter().filter(|i| i.required && !i.present) {
+        let dataset = input.dataset.map_or("?", |d| d.name());
+        let pattern = input
+            .dataset
+            .map(|d| config.dataset(d).pattern.clone())
+            .unwrap_or_default();
+        return Err(RunError::MissingInput {
+            dataset: dataset.to_string(),
+            message: format!(
+                "no export for {period} in {} (pattern {pattern:?}); job {} requires it",
+                config.inbox.display(),
+                job.name
+            ),
+        });
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_checks(
+    config: &Config,
+    job: &Job,
+    period: Period,
+    store: &Store,
+    facts: &PeriodFacts,
+    kpis: &KpiSet,
+    inputs: &[DatasetInput],
+    history: &BTreeMap<NaiveDate, KpiSet>,
+    previous_facts: Option<&PeriodFacts>,
+) -> Result<Vec<CheckResult>, RunError> {
+    let raw: RawChecks = toml::Value::Table(job.checks.clone())
+        .try_into()
+        .map_err(|e: toml::de::Error| RunError::Usage(format!("{}: checks: {e}", job.file.display())))?;
+    let cfg = ChecksConfig::build(&raw).map_err(|errs| {
+        RunError::Usage(
+            errs.iter()
+                .map(|e| format!("{}: {e}", job.file.display()))
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    })?;
+    let recent_start = period.end - Days::new(7);
+    let recent_products = store.products_between(recent_start, period.end)?;
+    let sales_window = facts::units_by_sku(store, config, recent_start, period.end)?;
+    let mut ci = CheckInputs::new(facts, kpis, inputs);
+    ci.zh = config.locale == crate::config::Locale::ZhCn;
+    ci.history = history;
+    ci.recent_products = &recent_products;
+    ci.sales_window = Some(&sales_window);
+    ci.previous_facts = previous_facts;
+    let set = CheckSet::for_period(period.kind());
+    Ok(check::run_checks(&set, &cfg, &ci))
+}
