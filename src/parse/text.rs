@@ -2,6 +2,7 @@
 //! bytes, choosing the encoding (BOM, then UTF-8, then GB18030), decoding a
 //! stream to UTF-8 without holding it in memory, and sniffing the delimiter.
 
+use std::collections::VecDeque;
 use std::io::{self, Read};
 
 use encoding_rs::{DecoderResult, Encoding, GB18030, UTF_16BE, UTF_16LE};
@@ -159,6 +160,13 @@ pub(crate) struct TextSource<R> {
     decoder_done: bool,
     quotes: u64,
     last_byte: Option<u8>,
+    /// Decoded bytes handed out so far.
+    emitted: u64,
+    /// Offsets of `\n` bytes handed out but not yet passed by a record end.
+    newlines: VecDeque<u64>,
+    /// How many newlines lie before the last record end asked about.
+    newlines_passed: u64,
+    last_passed: Option<u64>,
 }
 
 impl<R: Read> TextSource<R> {
@@ -180,6 +188,10 @@ impl<R: Read> TextSource<R> {
             decoder_done: false,
             quotes: 0,
             last_byte: None,
+            emitted: 0,
+            newlines: VecDeque::new(),
+            newlines_passed: 0,
+            last_passed: None,
         }
     }
 
@@ -227,7 +239,33 @@ impl<R: Read> TextSource<R> {
         if let Some(&b) = data.last() {
             self.last_byte = Some(b);
         }
-        self.quotes += data.iter().filter(|&&b| b == b'"').count() as u64;
+        for (i, &b) in data.iter().enumerate() {
+            if b == b'"' {
+                self.quotes += 1;
+            } else if b == b'\n' {
+                self.newlines.push_back(self.emitted + i as u64);
+            }
+        }
+        self.emitted += data.len() as u64;
+    }
+
+    /// The 1-based line on which a record starts, given the decoded byte
+    /// offset just past it (where the csv reader stopped) and the number of
+    /// line breaks inside its quoted fields. Calls must come in record
+    /// order. The csv reader's own line count is off for CRLF files, so
+    /// lines are counted here from the bytes that went through.
+    pub(crate) fn record_start_line(&mut self, end: u64, embedded: u64) -> u64 {
+        while let Some(&off) = self.newlines.front() {
+            if off >= end {
+                break;
+            }
+            self.newlines.pop_front();
+            self.newlines_passed += 1;
+            self.last_passed = Some(off);
+        }
+        // A `\n` right before `end` terminates the record itself.
+        let terminator = u64::from(end > 0 && self.last_passed == Some(end - 1));
+        (self.newlines_passed - terminator).saturating_sub(embedded) + 1
     }
 
     fn fill_decoded(&mut self) -> io::Result<()> {
@@ -440,6 +478,22 @@ mod tests {
         let err = src.read_to_string(&mut String::new()).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidData);
         assert!(err.to_string().contains("offset 3"), "{err}");
+    }
+
+    #[test]
+    fn record_lines_from_end_offsets() {
+        // "a\r\n\r\nb\r\n\"c\nd\"\n": records end after `a\r`, `b\r`, `"c\nd"\n`.
+        let text = b"a\r\n\r\nb\r\n\"c\nd\"\n";
+        let mut src = TextSource::new(text.to_vec(), io::empty(), TextEncoding::Utf8);
+        src.read_to_end(&mut Vec::new()).unwrap();
+        assert_eq!(src.record_start_line(2, 0), 1);
+        assert_eq!(src.record_start_line(7, 0), 3);
+        assert_eq!(src.record_start_line(15, 1), 4);
+        let mut src = TextSource::new(b"a\n\n\nb\nc".to_vec(), io::empty(), TextEncoding::Utf8);
+        src.read_to_end(&mut Vec::new()).unwrap();
+        assert_eq!(src.record_start_line(2, 0), 1);
+        assert_eq!(src.record_start_line(6, 0), 4);
+        assert_eq!(src.record_start_line(7, 0), 5);
     }
 
     #[test]

@@ -64,7 +64,7 @@ pub(crate) fn parse_text<R: Read>(
         if !reader.read_record(&mut r).map_err(|e| csv_error(file, e))? {
             break;
         }
-        let line = r.position().map_or(0, |p| p.line());
+        let line = start_line(&mut reader, &r);
         head.push_back((r, line));
     }
     let candidates: Vec<(Vec<String>, Location)> = head
@@ -127,6 +127,18 @@ pub(crate) fn parse_text<R: Read>(
     Ok(engine.finish())
 }
 
+/// The line a just-read record starts on.
+fn start_line<R: Read>(reader: &mut csv::Reader<TextSource<R>>, rec: &StringRecord) -> u64 {
+    let end = reader.position().byte();
+    let embedded = rec
+        .as_byte_record()
+        .as_slice()
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count() as u64;
+    reader.get_mut().record_start_line(end, embedded)
+}
+
 fn csv_error(file: &str, e: csv::Error) -> ParseError {
     let line = e.position().map(|p| p.line());
     match e.into_kind() {
@@ -143,8 +155,8 @@ fn csv_error(file: &str, e: csv::Error) -> ParseError {
         csv::ErrorKind::Utf8 { pos, .. } => ParseError::Encoding {
             file: file.to_string(),
             detail: format!(
-                "line {}: bytes that are not valid UTF-8 in a file that starts as UTF-8 (mixed encodings?)",
-                pos.map_or(line.unwrap_or(0), |p| p.line())
+                "the record starting at byte {} is not valid UTF-8, though the file starts as UTF-8 (mixed encodings?)",
+                pos.map_or(0, |p| p.byte())
             ),
         },
         other => ParseError::Malformed {
