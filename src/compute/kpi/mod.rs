@@ -497,7 +497,10 @@ pub fn compute_kpis(f: &PeriodFacts) -> KpiSet {
         let impressions: Option<Decimal> = sum_some(ads.iter().map(|a| a.impressions));
         let clicks: Option<Decimal> = sum_some(ads.iter().map(|a| a.clicks));
         put("ad_spend", KpiValue::Money(spend));
-        put("ad_revenue", revenue.map_or(KpiValue::Missing, KpiValue::Money));
+        put(
+            "ad_revenue",
+            revenue.map_or(KpiValue::Missing, KpiValue::Money),
+        );
         put(
             "roi",
             revenue.map_or(KpiValue::Missing, |r| number(r, spend)),
