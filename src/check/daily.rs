@@ -1,0 +1,530 @@
+//! The daily self-check: traffic, conversion and aov against recent days,
+//! refunds, unpaid orders to chase, stock cover, ads ROI, service response
+//! and the month-to-date target pace.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Datelike, Days, NaiveDate};
+use rust_decimal::Decimal;
+use serde_json::Value as Json;
+
+use super::{CheckInputs, CheckResult, Ctx, Level, Sample, num, pct, truncate_samples, yuan};
+use crate::compute::kpi::{KpiSet, KpiValue, month_to_date_targets};
+use crate::model::facts::{ProductFact, SourceRef};
+use crate::model::{Dataset, ProductStatus};
+
+pub(super) fn run(ctx: &Ctx, inputs: &CheckInputs) -> Option<CheckResult> {
+    Some(match ctx.def.id {
+        "traffic_move" => moves(ctx, inputs, "visitors", Dataset::Traffic),
+        "conversion_move" => moves(ctx, inputs, "conversion_rate", Dataset::Traffic),
+        "aov_move" => moves(ctx, inputs, "aov", Dataset::Orders),
+        "refund_rate" => refund_rate(ctx, inputs),
+        "unpaid_orders" => unpaid_orders(ctx, inputs),
+        "low_stock" => stock(ctx, inputs, false),
+        "stock_out" => stock(ctx, inputs, true),
+        "ads_roi" => ads_roi(ctx, inputs),
+        "service_response" => service_response(ctx, inputs),
+        "target_pace" => target_pace(ctx, inputs),
+        _ => return None,
+    })
+}
+
+pub(crate) fn kpi(set: &KpiSet, id: &str) -> Option<Decimal> {
+    set.get(id).and_then(KpiValue::as_decimal)
+}
+
+fn signed(d: Decimal) -> String {
+    if d >= Decimal::ZERO {
+        format!("+{}", pct(d))
+    } else {
+        pct(d)
+    }
+}
+
+fn moves(ctx: &Ctx, inputs: &CheckInputs, id: &str, needs: Dataset) -> CheckResult {
+    if !inputs.has(needs) {
+        return ctx.skipped(None, &format!("no {} export", needs.name()));
+    }
+    let Some(current) = kpi(inputs.kpis, id) else {
+        return ctx.result(
+            None,
+            Level::Pass,
+            format!("{id} is not available for the period"),
+        );
+    };
+    let day = inputs.period().start;
+    let trailing: Vec<Decimal> = (1..=7)
+        .filter_map(|i| inputs.history.get(&(day - Days::new(i))))
+        .filter_map(|s| kpi(s, id))
+        .collect();
+    let mean = (!trailing.is_empty())
+        .then(|| trailing.iter().sum::<Decimal>() / Decimal::from(trailing.len()));
+    let week_ago = inputs
+        .history
+        .get(&(day - Days::new(7)))
+        .and_then(|s| kpi(s, id));
+    let rel = |base: Option<Decimal>| base.filter(|b| !b.is_zero()).map(|b| (current - b) / b);
+    let (vs_mean, vs_week) = (rel(mean), rel(week_ago));
+    let observed = match (vs_mean, vs_week) {
+        (Some(a), Some(b)) => a.abs().min(b.abs()),
+        (Some(a), None) | (None, Some(a)) => a.abs(),
+        (None, None) => {
+            let mut r = ctx.result(
+                None,
+                Level::Pass,
+                format!(
+                    "{id} {}: no earlier days to compare with",
+                    current.round_dp(4).normalize()
+                ),
+            );
+            r.observed = num(current);
+            return r;
+        }
+    };
+    let mut parts = Vec::new();
+    if let (Some(m), Some(c)) = (mean, vs_mean) {
+        parts.push(format!(
+            "7-day mean {} ({})",
+            m.round_dp(4).normalize(),
+            signed(c)
+        ));
+    }
+    if let (Some(w), Some(c)) = (week_ago, vs_week) {
+        parts.push(format!(
+            "same weekday last week {} ({})",
+            w.round_dp(4).normalize(),
+            signed(c)
+        ));
+    }
+    let direction = match vs_mean.or(vs_week) {
+        Some(c) if c > Decimal::ZERO => "up",
+        Some(c) if c < Decimal::ZERO => "down",
+        _ => "flat",
+    };
+    let mut r = ctx.graded(
+        None,
+        observed,
+        format!(
+            "{id} {} is {direction}: vs {}",
+            current.round_dp(4).normalize(),
+            parts.join(", vs ")
+        ),
+    );
+    r.baseline = mean.or(week_ago).map_or(Json::Null, num);
+    r
+}
+
+fn refund_rate(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
+    if !inputs.has(Dataset::Orders) {
+        return ctx.skipped(None, "no orders export");
+    }
+    let Some(rate) = kpi(inputs.kpis, "refund_rate") else {
+        return ctx.result(
+            None,
+            Level::Pass,
+            "no sales in the period: no refund rate".into(),
+        );
+    };
+    let refunds = kpi(inputs.kpis, "refund_amount").unwrap_or_default();
+    let mut r = ctx.graded(
+        None,
+        rate,
+        format!("refund rate {} ({} refunded)", pct(rate), yuan(refunds)),
+    );
+    let mut refunded: Vec<_> = inputs
+        .facts
+        .paid_in_period()
+        .filter(|o| o.refund_amount > Decimal::ZERO)
+        .collect();
+    refunded.sort_by_key(|o| std::cmp::Reverse(o.refund_amount));
+    r.samples = truncate_samples(
+        refunded
+            .iter()
+            .map(|o| {
+                Sample::at(
+                    &o.source,
+                    format!(
+                        "order {}: refunded {} of {}",
+                        o.order_id,
+                        yuan(o.refund_amount),
+                        yuan(o.paid_amount)
+                    ),
+                )
+            })
+            .collect(),
+    );
+    r
+}
+
+fn unpaid_orders(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
+    if !inputs.has(Dataset::Orders) {
+        return ctx.skipped(None, "no orders export");
+    }
+    let f = inputs.facts;
+    let count = f.unpaid_created.len();
+    let amount: Decimal = f.unpaid_created.iter().map(|o| o.paid_amount).sum();
+    let share = if f.orders_created == 0 {
+        if count == 0 {
+            Decimal::ZERO
+        } else {
+            Decimal::ONE
+        }
+    } else {
+        Decimal::from(count) / Decimal::from(f.orders_created)
+    };
+    let mut r = ctx.graded(
+        None,
+        share,
+        format!(
+            "{count} unpaid order(s) worth {} to chase ({} of {} created)",
+            yuan(amount),
+            pct(share),
+            f.orders_created
+        ),
+    );
+    let mut unpaid: Vec<_> = f.unpaid_created.iter().collect();
+    unpaid.sort_by(|a, b| {
+        b.paid_amount
+            .cmp(&a.paid_amount)
+            .then(a.order_id.cmp(&b.order_id))
+    });
+    r.samples = truncate_samples(
+        unpaid
+            .iter()
+            .map(|o| {
+                Sample::at(
+                    &o.source,
+                    format!(
+                        "order {}: {} created {}",
+                        o.order_id,
+                        yuan(o.paid_amount),
+                        o.created_at.with_timezone(&f.tz).format("%Y-%m-%d %H:%M")
+                    ),
+                )
+            })
+            .collect(),
+    );
+    r
+}
+
+/// Per SKU over the 7 days ending with the last product day: units sold,
+/// and the row of that last day.
+type StockView<'a> = (
+    NaiveDate,
+    HashMap<&'a str, i64>,
+    BTreeMap<&'a str, &'a ProductFact>,
+);
+
+fn stock_view<'a>(inputs: &CheckInputs<'a>) -> Option<StockView<'a>> {
+    let rows: &[ProductFact] = if inputs.recent_products.is_empty() {
+        &inputs.facts.products
+    } else {
+        inputs.recent_products
+    };
+    let end = inputs.period().last_day();
+    let last = rows.iter().map(|p| p.date).filter(|d| *d <= end).max()?;
+    let first = last - Days::new(6);
+    let mut units: HashMap<&str, i64> = HashMap::new();
+    let mut at_end: BTreeMap<&str, &ProductFact> = BTreeMap::new();
+    for p in rows.iter().filter(|p| p.date >= first && p.date <= last) {
+        *units.entry(p.sku_id.as_str()).or_default() += p.paid_units.unwrap_or(0);
+        if p.date == last {
+            at_end.insert(p.sku_id.as_str(), p);
+        }
+    }
+    Some((last, units, at_end))
+}
+
+fn label(p: &ProductFact) -> String {
+    match &p.title {
+        Some(t) => format!("{} {t}", p.sku_id),
+        None => p.sku_id.clone(),
+    }
+}
+
+fn stock(ctx: &Ctx, inputs: &CheckInputs, outs: bool) -> CheckResult {
+    if !inputs.has(Dataset::Products) {
+        return ctx.skipped(None, "no products export");
+    }
+    let Some((last, units, at_end)) = stock_view(inputs) else {
+        return ctx.result(None, Level::Pass, "no product rows for the period".into());
+    };
+    let safety = ctx.s.param("safety_days");
+    let seven = Decimal::from(7);
+    let mut hits: Vec<(Decimal, Sample)> = Vec::new();
+    for (sku, p) in &at_end {
+        if p.status == Some(ProductStatus::Delisted) {
+            continue;
+        }
+        let Some(stock) = p.stock else { continue };
+        let sold = units.get(sku).copied().unwrap_or(0);
+        if sold <= 0 {
+            continue;
+        }
+        let daily = Decimal::from(sold) / seven;
+        if outs && stock <= 0 {
+            hits.push((
+                Decimal::from(-sold),
+                Sample::at(
+                    &p.row,
+                    format!("{}: out of stock, sold {sold} in 7 days", label(p)),
+                ),
+            ));
+        } else if !outs && stock > 0 {
+            let cover = Decimal::from(stock) / daily;
+            if cover < safety {
+                hits.push((
+                    cover,
+                    Sample::at(
+                        &p.row,
+                        format!(
+                            "{}: stock {stock}, {sold} sold in 7 days, cover {} days",
+                            label(p),
+                            cover.round_dp(1).normalize()
+                        ),
+                    ),
+                ));
+            }
+        }
+    }
+    hits.sort_by_key(|h| h.0);
+    let n = hits.len();
+    let message = if outs {
+        format!("{n} SKU(s) sold in the 7 days to {last} and are out of stock")
+    } else {
+        format!(
+            "{n} SKU(s) with less than {} days of stock cover on {last}",
+            safety.normalize()
+        )
+    };
+    let mut r = ctx.graded(None, Decimal::from(n), message);
+    if !outs {
+        r.baseline = num(safety);
+    }
+    r.samples = truncate_samples(hits.into_iter().map(|(_, s)| s).collect());
+    r
+}
+
+fn ads_roi(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
+    if !inputs.has(Dataset::Ads) {
+        return ctx.skipped(None, "no ads export");
+    }
+    let f = inputs.facts;
+    struct Campaign<'a> {
+        spend: Decimal,
+        revenue: Decimal,
+        row: &'a SourceRef,
+    }
+    let mut campaigns: BTreeMap<(String, &str), Campaign> = BTreeMap::new();
+    for a in f.ads.iter().filter(|a| f.period.contains(a.date)) {
+        let key = (a.channel.clone().unwrap_or_default(), a.campaign.as_str());
+        let c = campaigns.entry(key).or_insert(Campaign {
+            spend: Decimal::ZERO,
+            revenue: Decimal::ZERO,
+            row: &a.row,
+        });
+        c.spend += a.spend;
+        c.revenue += a.revenue.unwrap_or_default();
+    }
+    let min_spend = ctx.s.param("min_spend");
+    let mut eligible: Vec<(Decimal, String, &Campaign)> = campaigns
+        .iter()
+        .filter(|(_, c)| c.spend >= min_spend && !c.spend.is_zero())
+        .map(|((channel, name), c)| {
+            let label = if channel.is_empty() {
+                name.to_string()
+            } else {
+                format!("{channel} / {name}")
+            };
+            (c.revenue / c.spend, label, c)
+        })
+        .collect();
+    eligible.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    let Some((lowest, _, _)) = eligible.first() else {
+        return ctx.result(
+            None,
+            Level::Pass,
+            format!("no campaign spent {} or more", yuan(min_spend)),
+        );
+    };
+    let floor = ctx.s.warn.or(ctx.s.fail).unwrap_or(Decimal::ONE);
+    let below = eligible.iter().filter(|e| e.0 < floor).count();
+    let mut r = ctx.graded(
+        None,
+        *lowest,
+        format!(
+            "{below} of {} campaign(s) spending ≥ {} return less than {} per yuan; lowest ROI {}",
+            eligible.len(),
+            yuan(min_spend),
+            floor.normalize(),
+            lowest.round_dp(2)
+        ),
+    );
+    r.samples = truncate_samples(
+        eligible
+            .iter()
+            .filter(|e| e.0 < floor)
+            .map(|(roi, label, c)| {
+                Sample::at(
+                    c.row,
+                    format!(
+                        "{label}: spend {}, revenue {}, ROI {}",
+                        yuan(c.spend),
+                        yuan(c.revenue),
+                        roi.round_dp(2)
+                    ),
+                )
+            })
+            .collect(),
+    );
+    r
+}
+
+/// Per agent over the period: consultation-weighted response time, total
+/// consultations, converted buyers and sales, and the agent's first row.
+pub(crate) struct Agent<'a> {
+    pub name: &'a str,
+    pub consultations: i64,
+    pub converted: i64,
+    pub sales: Decimal,
+    pub response: Option<Decimal>,
+    pub row: &'a SourceRef,
+}
+
+pub(crate) fn agents<'a>(inputs: &'a CheckInputs) -> Vec<Agent<'a>> {
+    let f = inputs.facts;
+    let mut by: BTreeMap<&str, (Agent, Decimal, Decimal)> = BTreeMap::new();
+    for s in f.service.iter().filter(|s| f.period.contains(s.date)) {
+        let e = by.entry(s.agent.as_str()).or_insert((
+            Agent {
+                name: &s.agent,
+                consultations: 0,
+                converted: 0,
+                sales: Decimal::ZERO,
+                response: None,
+                row: &s.row,
+            },
+            Decimal::ZERO,
+            Decimal::ZERO,
+        ));
+        e.0.consultations += s.consultations.unwrap_or(0);
+        e.0.converted += s.converted_buyers.unwrap_or(0);
+        e.0.sales += s.sales.unwrap_or_default();
+        if let (Some(c), Some(resp)) = (s.consultations, s.avg_response_seconds) {
+            e.1 += Decimal::from(c) * resp;
+            e.2 += Decimal::from(c);
+        }
+    }
+    by.into_values()
+        .map(|(mut a, num, den)| {
+            a.response = (!den.is_zero()).then(|| num / den);
+            a
+        })
+        .collect()
+}
+
+fn service_response(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
+    if !inputs.has(Dataset::Service) {
+        return ctx.skipped(None, "no service export");
+    }
+    let Some(avg) = kpi(inputs.kpis, "avg_response_seconds") else {
+        return ctx.result(None, Level::Pass, "no response times in the period".into());
+    };
+    let mut r = ctx.graded(
+        None,
+        avg,
+        format!("average response {} s", avg.round_dp(1).normalize()),
+    );
+    if let Some(ceiling) = ctx.s.warn.or(ctx.s.fail) {
+        let mut slow: Vec<Agent> = agents(inputs)
+            .into_iter()
+            .filter(|a| a.response.is_some_and(|x| x > ceiling))
+            .collect();
+        slow.sort_by_key(|a| std::cmp::Reverse(a.response));
+        r.samples = truncate_samples(
+            slow.iter()
+                .map(|a| {
+                    Sample::at(
+                        a.row,
+                        format!(
+                            "{}: {} s over {} consultation(s)",
+                            a.name,
+                            a.response.unwrap_or_default().round_dp(1).normalize(),
+                            a.consultations
+                        ),
+                    )
+                })
+                .collect(),
+        );
+    }
+    r
+}
+
+fn target_pace(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
+    let period = inputs.period();
+    let as_of = period.last_day();
+    let key = crate::compute::kpi::month_key(as_of);
+    let targets: Vec<_> = inputs
+        .facts
+        .targets
+        .iter()
+        .filter(|t| t.month == key)
+        .cloned()
+        .collect();
+    if targets.is_empty() {
+        return ctx.result(None, Level::Pass, format!("no targets for {key}"));
+    }
+    let mut daily: BTreeMap<NaiveDate, KpiSet> = inputs
+        .history
+        .range(as_of.with_day0(0).unwrap_or(as_of)..=as_of)
+        .map(|(d, s)| (*d, s.clone()))
+        .collect();
+    if period.days() == 1 {
+        daily.insert(period.start, inputs.kpis.clone());
+    }
+    let mtd = month_to_date_targets(&daily, as_of, &targets);
+    let mut paces: Vec<(Decimal, String)> = Vec::new();
+    let mut unknown = Vec::new();
+    for t in &targets {
+        match mtd
+            .get(&format!("target_pace.{}", t.metric))
+            .and_then(KpiValue::as_decimal)
+        {
+            Some(p) => {
+                let done = mtd
+                    .get(&format!("target_completion.{}", t.metric))
+                    .and_then(KpiValue::as_decimal)
+                    .unwrap_or_default();
+                paces.push((
+                    p,
+                    format!(
+                        "{}: {} of target done, pace {}",
+                        t.metric,
+                        pct(done),
+                        pct(p)
+                    ),
+                ));
+            }
+            None => unknown.push(t.metric.clone()),
+        }
+    }
+    paces.sort_by_key(|p| p.0);
+    let Some((lowest, _)) = paces.first() else {
+        return ctx.result(
+            None,
+            Level::Warn,
+            format!(
+                "month-to-date actual unknown for {} (daily snapshots missing or not additive)",
+                unknown.join(", ")
+            ),
+        );
+    };
+    let mut message = format!("lowest month-to-date pace {} as of {as_of}", pct(*lowest));
+    if !unknown.is_empty() {
+        message.push_str(&format!("; unknown for {}", unknown.join(", ")));
+    }
+    let mut r = ctx.graded(None, *lowest, message);
+    r.baseline = num(Decimal::ONE);
+    r.samples = paces.into_iter().map(|(_, s)| Sample::note(s)).collect();
+    r
+}

@@ -1,0 +1,379 @@
+//! The monthly review: targets, members, repurchase, tier migration,
+//! stock to clear, sell-through, the service leaderboard and the
+//! repurchase cycle with the campaign cadence it suggests.
+
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde_json::Value as Json;
+
+use super::daily::{Agent, agents, kpi};
+use super::{CheckInputs, CheckResult, Ctx, Level, Sample, num, pct, truncate_samples, yuan};
+use crate::compute::kpi::{KpiValue, month_key};
+use crate::model::facts::ProductFact;
+use crate::model::{Dataset, ProductStatus};
+
+pub(super) fn run(ctx: &Ctx, inputs: &CheckInputs) -> Option<CheckResult> {
+    let needs = match ctx.def.id {
+        "member_growth" => Some(Dataset::Members),
+        "repurchase_rate" => Some(Dataset::Orders),
+        "zero_sellers" | "sell_through" => Some(Dataset::Products),
+        "service_leaderboard" => Some(Dataset::Service),
+        _ => None,
+    };
+    if let Some(d) = needs.filter(|d| !inputs.has(*d)) {
+        return Some(ctx.skipped(None, &format!("no {} export", d.name())));
+    }
+    Some(match ctx.def.id {
+        "target_completion" => target_completion(ctx, inputs),
+        "member_growth" => member_growth(ctx, inputs),
+        "repurchase_rate" => repurchase_rate(ctx, inputs),
+        "tier_migration" => tier_migration(ctx, inputs),
+        "zero_sellers" => zero_sellers(ctx, inputs),
+        "sell_through" => sell_through(ctx, inputs),
+        "service_leaderboard" => service_leaderboard(ctx, inputs),
+        "repurchase_cycle" => repurchase_cycle(ctx, inputs),
+        _ => return None,
+    })
+}
+
+fn target_completion(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
+    let key = month_key(inputs.period().start);
+    let metrics: Vec<&str> = inputs
+        .facts
+        .targets
+        .iter()
+        .filter(|t| t.month == key)
+        .map(|t| t.metric.as_str())
+        .collect();
+    if metrics.is_empty() {
+        return ctx.result(None, Level::Pass, format!("no targets for {key}"));
+    }
+    let mut done: Vec<(Decimal, String)> = Vec::new();
+    let mut unknown = Vec::new();
+    for m in metrics {
+        let get = |prefix: &str| {
+            inputs
+                .kpis
+                .get(&format!("{prefix}.{m}"))
+                .and_then(KpiValue::as_decimal)
+        };
+        match get("target_completion") {
+            Some(c) => done.push((
+                c,
+                format!(
+                    "{m}: {} of target {} ({})",
+                    kpi(inputs.kpis, m)
+                        .map_or("—".into(), |a| a.round_dp(2).normalize().to_string()),
+                    get("target").map_or("—".into(), |t| t.normalize().to_string()),
+                    pct(c)
+                ),
+            )),
+            None => unknown.push(m),
+        }
+    }
+    done.sort_by_key(|d| d.0);
+    let Some((lowest, _)) = done.first() else {
+        return ctx.result(
+            None,
+            Level::Warn,
+            format!("completion unknown for {}", unknown.join(", ")),
+        );
+    };
+    let met = done.iter().filter(|d| d.0 >= Decimal::ONE).count();
+    let mut r = ctx.graded(
+        None,
+        *lowest,
+        format!(
+            "{met} of {} target(s) met for {key}; lowest completion {}",
+            done.len() + unknown.len(),
+            pct(*lowest)
+        ),
+    );
+    r.samples = done.into_iter().map(|(_, s)| Sample::note(s)).collect();
+    r
+}
+
+fn member_growth(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
+    let Some(m) = inputs.members else {
+        return ctx.skipped(None, "member counts not available");
+    };
+    let fall = match m.joined_previous_period {
+        Some(p) if p > 0 => ((Decimal::from(p) - Decimal::from(m.joined_in_period))
+            / Decimal::from(p))
+        .max(Decimal::ZERO),
+        _ => Decimal::ZERO,
+    };
+    let net = m.members_at_end as i64 - m.members_at_start as i64;
+    let mut r = ctx.graded(
+        None,
+        fall,
+        format!(
+            "{} member(s) joined (previous period {}); members {} → {} ({net:+})",
+            m.joined_in_period,
+            m.joined_previous_period
+                .map_or("—".into(), |p| p.to_string()),
+            m.members_at_start,
+            m.members_at_end
+        ),
+    );
+    if net < 0 && r.level < Level::Warn {
+        r.level = Level::Warn.min(ctx.s.cap);
+        r.message.push_str(": the member base shrank");
+    }
+    r.baseline = m.joined_previous_period.map_or(Json::Null, Json::from);
+    r
+}
+
+fn repurchase_rate(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
+    let Some(rate) = kpi(inputs.kpis, "repurchase_rate") else {
+        return ctx.result(None, Level::Pass, "no paying buyers in the period".into());
+    };
+    let previous = inputs.previous.and_then(|p| kpi(p, "repurchase_rate"));
+    let fall = match previous {
+        Some(p) if !p.is_zero() => ((p - rate) / p).max(Decimal::ZERO),
+        _ => Decimal::ZERO,
+    };
+    let mut r = ctx.graded(
+        None,
+        fall,
+        format!(
+            "repurchase rate {} (previous period {})",
+            pct(rate),
+            previous.map_or("—".into(), pct)
+        ),
+    );
+    r.baseline = previous.map_or(Json::Null, num);
+    r
+}
+
+fn tier_migration(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
+    let Some(t) = inputs.tier_changes else {
+        return ctx.skipped(None, "member tiers not computed");
+    };
+    let evaluated = t.up + t.down + t.same;
+    let net = if evaluated == 0 {
+        Decimal::ZERO
+    } else {
+        (Decimal::from(t.down) - Decimal::from(t.up)) / Decimal::from(evaluated)
+    };
+    let mut r = ctx.graded(
+        None,
+        net,
+        format!(
+            "levels: {} up, {} down, {} same, {} new",
+            t.up, t.down, t.same, t.new
+        ),
+    );
+    r.baseline = Json::from(t.up);
+    r
+}
+
+fn zero_sellers(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
+    let days = ctx.s.param("days");
+    let Some(sales) = inputs.sales_window else {
+        return ctx.skipped(
+            None,
+            &format!("{}-day sales per SKU not available", days.normalize()),
+        );
+    };
+    let f = inputs.facts;
+    let end = f.period.last_day();
+    let Some(last) = f
+        .products
+        .iter()
+        .map(|p| p.date)
+        .filter(|d| *d <= end)
+        .max()
+    else {
+        return ctx.result(None, Level::Pass, "no product rows for the period".into());
+    };
+    let window_days = i64::try_from(days.trunc()).unwrap_or(90);
+    let listed_before =
+        crate::compute::kpi::day_start(last - chrono::Days::new(window_days as u64 - 1), f.tz);
+    let mut hits: Vec<&ProductFact> = f
+        .products
+        .iter()
+        .filter(|p| p.date == last)
+        .filter(|p| p.status != Some(ProductStatus::Delisted))
+        .filter(|p| p.stock.is_some_and(|s| s > 0))
+        .filter(|p| sales.get(&p.sku_id).copied().unwrap_or(0) <= 0)
+        .filter(|p| p.listed_at.is_none_or(|l| l < listed_before))
+        .collect();
+    hits.sort_by(|a, b| b.stock.cmp(&a.stock).then(a.sku_id.cmp(&b.sku_id)));
+    let stock: i64 = hits.iter().filter_map(|p| p.stock).sum();
+    let mut r = ctx.graded(
+        None,
+        Decimal::from(hits.len()),
+        format!(
+            "{} SKU(s) online with stock ({stock} units) and no sale in {window_days} days: clear them (清仓)",
+            hits.len()
+        ),
+    );
+    r.samples = truncate_samples(
+        hits.iter()
+            .map(|p| {
+                Sample::at(
+                    &p.row,
+                    format!(
+                        "{}{}: stock {}",
+                        p.sku_id,
+                        p.title
+                            .as_deref()
+                            .map(|t| format!(" {t}"))
+                            .unwrap_or_default(),
+                        p.stock.unwrap_or(0)
+                    ),
+                )
+            })
+            .collect(),
+    );
+    r
+}
+
+fn sell_through(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
+    let Some(rate) = kpi(inputs.kpis, "sell_through_rate") else {
+        return ctx.result(
+            None,
+            Level::Pass,
+            "no units sold and no stock in the period".into(),
+        );
+    };
+    let mut r = ctx.graded(None, rate, format!("sell-through {}", pct(rate)));
+    let f = inputs.facts;
+    if let Some(last) = f
+        .products
+        .iter()
+        .filter(|p| f.period.contains(p.date))
+        .map(|p| p.date)
+        .max()
+    {
+        let mut per: std::collections::BTreeMap<&str, (i64, i64, Option<&ProductFact>)> =
+            Default::default();
+        for p in f.products.iter().filter(|p| f.period.contains(p.date)) {
+            let e = per.entry(p.sku_id.as_str()).or_default();
+            e.0 += p.paid_units.unwrap_or(0);
+            if p.date == last {
+                e.1 += p.stock.unwrap_or(0);
+                e.2 = Some(p);
+            }
+        }
+        let mut low: Vec<(Decimal, &str, i64, i64, &ProductFact)> = per
+            .iter()
+            .filter_map(|(sku, (u, s, p))| {
+                let p = (*p)?;
+                (*s > 0).then(|| (Decimal::from(*u) / Decimal::from(u + s), *sku, *u, *s, p))
+            })
+            .collect();
+        low.sort_by(|a, b| a.0.cmp(&b.0).then(b.3.cmp(&a.3)).then(a.1.cmp(b.1)));
+        r.samples = truncate_samples(
+            low.iter()
+                .map(|(st, sku, u, s, p)| {
+                    Sample::at(
+                        &p.row,
+                        format!("{sku}: sold {u}, stock {s}, sell-through {}", pct(*st)),
+                    )
+                })
+                .collect(),
+        );
+    }
+    r
+}
+
+fn service_leaderboard(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
+    let mut board: Vec<Agent> = agents(inputs);
+    if board.is_empty() {
+        return ctx.result(None, Level::Pass, "no service rows in the period".into());
+    }
+    let conv = |a: &Agent| {
+        (a.consultations > 0).then(|| Decimal::from(a.converted) / Decimal::from(a.consultations))
+    };
+    board.sort_by(|a, b| {
+        b.sales
+            .cmp(&a.sales)
+            .then(conv(b).cmp(&conv(a)))
+            .then(a.name.cmp(b.name))
+    });
+    let shop = kpi(inputs.kpis, "consult_conversion_rate").filter(|s| !s.is_zero());
+    let min_cons = ctx.s.param("min_consultations");
+    let lowest = shop.and_then(|shop| {
+        board
+            .iter()
+            .filter(|a| Decimal::from(a.consultations) >= min_cons)
+            .filter_map(|a| conv(a).map(|c| (c / shop, a.name)))
+            .min_by(|x, y| x.0.cmp(&y.0))
+    });
+    let leader = board[0].name;
+    let mut r = match lowest {
+        Some((ratio, name)) => ctx.graded(
+            None,
+            ratio,
+            format!(
+                "{} agent(s); top seller {leader}; lowest conversion {name} at {} of the shop's {}",
+                board.len(),
+                pct(ratio),
+                shop.map_or("—".into(), pct)
+            ),
+        ),
+        None => ctx.result(
+            None,
+            Level::Pass,
+            format!("{} agent(s); top seller {leader}", board.len()),
+        ),
+    };
+    r.baseline = shop.map_or(Json::Null, num);
+    r.samples = truncate_samples(
+        board
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                Sample::at(
+                    a.row,
+                    format!(
+                        "#{} {}: sales {}, conversion {} of {} consultation(s), response {} s",
+                        i + 1,
+                        a.name,
+                        yuan(a.sales),
+                        conv(a).map_or("—".into(), pct),
+                        a.consultations,
+                        a.response
+                            .map_or("—".into(), |r| r.round_dp(1).normalize().to_string())
+                    ),
+                )
+            })
+            .collect(),
+    );
+    r
+}
+
+/// Suggested campaign cadence for a store repurchase cycle:
+/// round(1.5 × cycle) days, halves away from zero.
+pub fn suggested_cadence_days(cycle_days: Decimal) -> Decimal {
+    (cycle_days * Decimal::new(15, 1))
+        .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
+}
+
+fn repurchase_cycle(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
+    let Some(rc) = inputs.repurchase else {
+        return ctx.skipped(None, "member tiers not computed");
+    };
+    let Some(cycle) = rc.store_cycle_days else {
+        return ctx.result(
+            None,
+            Level::Warn,
+            "no repeat buyers in the tier window: no repurchase cycle".into(),
+        );
+    };
+    let cadence = suggested_cadence_days(cycle);
+    let mut r = ctx.result(
+        None,
+        Level::Pass,
+        format!(
+            "repurchase cycle {} days over {} repeat buyer(s): run a member campaign every {} days",
+            cycle.round_dp(1).normalize(),
+            rc.repeat_buyers,
+            cadence
+        ),
+    );
+    r.observed = num(cycle);
+    r.baseline = num(cadence);
+    r
+}
