@@ -210,6 +210,7 @@ mod tests {
 
     #[test]
     fn failing_writer_reports_the_error() {
+        #[derive(Debug)]
         struct Broken;
         impl Write for Broken {
             fn write(&mut self, _: &[u8]) -> io::Result<usize> {

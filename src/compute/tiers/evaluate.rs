@@ -376,8 +376,11 @@ where
             result.ids.find(&id).map(|member| Birthday { member, birthday, on })
         })
         .collect();
-    bdays.sort_unstable_by_key(|b| (b.on, b.member));
+    // A member listed twice (snapshot plus increments) is listed once: the
+    // earliest date wins, the same whatever order the export came in.
+    bdays.sort_unstable_by_key(|b| (b.member, b.on, b.birthday));
     bdays.dedup_by_key(|b| b.member);
+    bdays.sort_unstable_by_key(|b| (b.on, b.member));
     result.actions = action_lists(&result, bdays);
     result.summary = summarise(&result);
     result
