@@ -1,1 +1,3 @@
-//! TODO
+//! The render stage: workbooks, summary.json and member_tiers.csv.
+
+pub mod tiers_csv;

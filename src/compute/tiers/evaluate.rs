@@ -1,0 +1,570 @@
+//! From the folded purchases, the member export and the previous levels to
+//! every member's tier row, the summary block and the action lists.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{Datelike, NaiveDate};
+use rust_decimal::{Decimal, RoundingStrategy};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+
+use crate::model::facts::{MemberFact, Purchase};
+use crate::period::Period;
+
+use super::aggregate::{Aggregate, IdArena, MemberStats, PurchaseAggregator};
+use super::config::{FrequencyBasis, MonetaryBasis, Scoring, TierSettings};
+use super::score::{quantile_bins, threshold_score_recency, threshold_score_up};
+use super::segment::classify;
+use super::{LevelChange, Lifecycle, MemberTier, PurchaseClass, TierError};
+
+const NO_SEGMENT: u16 = u16::MAX;
+const NO_PREV: u32 = u32::MAX;
+/// Previous level name that is not configured any more.
+const UNKNOWN_LEVEL: u8 = u8::MAX;
+
+/// Per member, in member_id order. `stats.days == 0` means no purchase.
+#[derive(Debug, Clone, Copy)]
+struct MemberState {
+    stats: MemberStats,
+    /// R, F, M; 0 when not scored.
+    scores: [u8; 3],
+    segment: u16,
+    level: u8,
+    prev: u32,
+    change: LevelChange,
+}
+
+/// A birthday falling in the coming period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Birthday {
+    /// Index into [`TierResult::row`].
+    pub member: usize,
+    pub birthday: NaiveDate,
+    /// The day it falls on in the coming period.
+    pub on: NaiveDate,
+}
+
+/// The crm team's lists; members are indices into [`TierResult::row`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ActionLists {
+    /// Members of the at-risk segments, by monetary descending.
+    pub at_risk_high_value: Vec<usize>,
+    /// Silent members, by monetary descending, then most recent first.
+    pub silent_to_reactivate: Vec<usize>,
+    /// B-class members, most recent purchase first.
+    pub b_class_to_nudge: Vec<usize>,
+    /// Birthdays in the coming period, by date.
+    pub birthdays: Vec<Birthday>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ActionCounts {
+    pub at_risk_high_value: usize,
+    pub silent_to_reactivate: usize,
+    pub b_class_to_nudge: usize,
+    pub birthdays: usize,
+}
+
+/// The `tiers` block of summary.json. Count maps keep a meaningful order
+/// (rule order, level order, A–C, lifecycle order, up/down/same/new) and
+/// list every key, zero counts included.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TierSummary {
+    pub as_of: NaiveDate,
+    /// Members listed.
+    pub members: usize,
+    /// Members with a purchase in the window (the ones scored).
+    pub scored: usize,
+    /// Per segment id; `unsegmented` appears only when rules leave cells uncovered.
+    #[serde(serialize_with = "ordered_counts")]
+    pub segments: Vec<(String, usize)>,
+    #[serde(serialize_with = "ordered_counts")]
+    pub levels: Vec<(String, usize)>,
+    #[serde(serialize_with = "ordered_counts")]
+    pub classes: Vec<(String, usize)>,
+    #[serde(serialize_with = "ordered_counts")]
+    pub lifecycle: Vec<(String, usize)>,
+    #[serde(serialize_with = "ordered_counts")]
+    pub changes: Vec<(String, usize)>,
+    /// Σ(last − first) / Σ(days − 1) over repeat buyers, rounded to 0.01;
+    /// null without repeat buyers.
+    #[serde(serialize_with = "decimal_number")]
+    pub repurchase_cycle_days: Option<Decimal>,
+    /// round(1.5 × store cycle), halves away from zero.
+    pub suggested_cadence_days: Option<u64>,
+    pub actions: ActionCounts,
+}
+
+fn ordered_counts<S: Serializer>(v: &[(String, usize)], s: S) -> Result<S::Ok, S::Error> {
+    let mut map = s.serialize_map(Some(v.len()))?;
+    for (k, n) in v {
+        map.serialize_entry(k, n)?;
+    }
+    map.end()
+}
+
+/// Days are a quantity, not money: a JSON number reads better than a string.
+fn decimal_number<S: Serializer>(v: &Option<Decimal>, s: S) -> Result<S::Ok, S::Error> {
+    match v.and_then(|d| rust_decimal::prelude::ToPrimitive::to_f64(&d)) {
+        Some(f) => s.serialize_f64(f),
+        None => s.serialize_none(),
+    }
+}
+
+/// Everything one evaluation produced.
+#[derive(Debug, Clone)]
+pub struct TierResult {
+    settings: TierSettings,
+    as_of: NaiveDate,
+    ids: IdArena,
+    members: Vec<MemberState>,
+    prev_names: Vec<Arc<str>>,
+    pub summary: TierSummary,
+    pub actions: ActionLists,
+}
+
+impl TierResult {
+    pub fn as_of(&self) -> NaiveDate {
+        self.as_of
+    }
+
+    pub fn settings(&self) -> &TierSettings {
+        &self.settings
+    }
+
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// Index of a member's row.
+    pub fn find(&self, member_id: &str) -> Option<usize> {
+        self.ids.find(member_id)
+    }
+
+    /// Rows in member_id byte order.
+    pub fn rows(&self) -> impl Iterator<Item = MemberTier<'_>> + '_ {
+        (0..self.members.len()).map(|i| self.row(i))
+    }
+
+    /// The row at `i` (panics when out of range, like slice indexing).
+    pub fn row(&self, i: usize) -> MemberTier<'_> {
+        let m = &self.members[i];
+        let s = &self.settings;
+        let bought = m.stats.days > 0;
+        let score = |x: u8| (x > 0).then_some(x);
+        MemberTier {
+            member_id: self.ids.get(i),
+            first_purchase: bought.then_some(m.stats.first),
+            last_purchase: bought.then_some(m.stats.last),
+            recency_days: bought.then(|| recency(self.as_of, m.stats.last)),
+            frequency: window_frequency(s, &m.stats),
+            monetary: monetary(s, &m.stats),
+            r_score: score(m.scores[0]),
+            f_score: score(m.scores[1]),
+            m_score: score(m.scores[2]),
+            segment: (m.segment != NO_SEGMENT).then(|| &*s.rules[usize::from(m.segment)].id),
+            level: &s.levels[usize::from(m.level)].name,
+            level_prev: (m.prev != NO_PREV).then(|| &*self.prev_names[m.prev as usize]),
+            level_change: m.change,
+            class: class(s, &m.stats),
+            lifecycle: lifecycle(s, self.as_of, &m.stats),
+            cycle_days: member_cycle(&m.stats),
+        }
+    }
+}
+
+fn recency(as_of: NaiveDate, last: NaiveDate) -> u32 {
+    // The aggregator skips purchases after as_of, so this is never negative.
+    (as_of - last).num_days().max(0) as u32
+}
+
+fn window_frequency(s: &TierSettings, st: &MemberStats) -> u32 {
+    match s.frequency {
+        FrequencyBasis::Days => st.win_days,
+        FrequencyBasis::Orders => st.win_orders,
+    }
+}
+
+fn monetary(s: &TierSettings, st: &MemberStats) -> Decimal {
+    match s.monetary {
+        MonetaryBasis::Total => st.win_total,
+        MonetaryBasis::Mean => {
+            let n = window_frequency(s, st);
+            if n == 0 {
+                Decimal::ZERO
+            } else {
+                (st.win_total / Decimal::from(n))
+                    .round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven)
+            }
+        }
+    }
+}
+
+fn class(s: &TierSettings, st: &MemberStats) -> PurchaseClass {
+    let n = match s.frequency {
+        FrequencyBasis::Days => st.days,
+        FrequencyBasis::Orders => st.orders,
+    };
+    match n {
+        0 => PurchaseClass::A,
+        1 => PurchaseClass::B,
+        _ => PurchaseClass::C,
+    }
+}
+
+fn lifecycle(s: &TierSettings, as_of: NaiveDate, st: &MemberStats) -> Lifecycle {
+    if st.days == 0 {
+        return Lifecycle::Potential;
+    }
+    let r = recency(as_of, st.last);
+    if r <= s.lifecycle.active_days {
+        Lifecycle::Active
+    } else if r <= s.lifecycle.low_stickiness_days {
+        Lifecycle::LowStickiness
+    } else {
+        Lifecycle::Silent
+    }
+}
+
+fn member_cycle(st: &MemberStats) -> Option<Decimal> {
+    (st.days >= 2).then(|| {
+        (Decimal::from((st.last - st.first).num_days()) / Decimal::from(st.days - 1))
+            .round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven)
+    })
+}
+
+/// Where a birthday falls in `period`, if it does (29 Feb → 28 Feb in
+/// common years).
+pub(crate) fn birthday_in(birthday: NaiveDate, period: &Period) -> Option<NaiveDate> {
+    let last = period.last_day();
+    (period.start.year()..=last.year())
+        .filter_map(|y| {
+            NaiveDate::from_ymd_opt(y, birthday.month(), birthday.day())
+                .or_else(|| NaiveDate::from_ymd_opt(y, 2, 28).filter(|_| birthday.month() == 2 && birthday.day() == 29))
+        })
+        .find(|d| period.contains(*d))
+}
+
+/// Runs the whole evaluation from a purchase iterator (sorted by member_id,
+/// then day; see [`super::sort_purchases`]).
+pub fn compute_tiers<P, M>(
+    settings: &TierSettings,
+    as_of: NaiveDate,
+    coming: Period,
+    purchases: P,
+    members: M,
+    previous: &HashMap<String, String>,
+) -> Result<TierResult, TierError>
+where
+    P: IntoIterator<Item = Purchase>,
+    M: IntoIterator<Item = MemberFact>,
+{
+    let mut agg = PurchaseAggregator::new(as_of, settings.window);
+    agg.extend(purchases)?;
+    Ok(evaluate(settings, agg.finish(), members, previous, coming))
+}
+
+/// Scores, segments, levels and lists for the folded purchases.
+/// `previous` maps member_id to the level of the latest evaluation before
+/// this as-of date; `coming` is the period whose birthdays are listed.
+pub fn evaluate<M>(
+    settings: &TierSettings,
+    agg: Aggregate,
+    members: M,
+    previous: &HashMap<String, String>,
+    coming: Period,
+) -> TierResult
+where
+    M: IntoIterator<Item = MemberFact>,
+{
+    let as_of = agg.as_of;
+
+    // Members without a purchase, and birthdays (kept by id until indices exist).
+    let mut extras: Vec<String> = Vec::new();
+    let mut birthdays: Vec<(String, NaiveDate, NaiveDate)> = Vec::new();
+    for m in members {
+        if let Some(b) = m.birthday
+            && let Some(on) = birthday_in(b, &coming)
+        {
+            birthdays.push((m.member_id.clone(), b, on));
+        }
+        if !m.member_id.is_empty() && agg.ids.find(&m.member_id).is_none() {
+            extras.push(m.member_id);
+        }
+    }
+    for id in previous.keys() {
+        if !id.is_empty() && agg.ids.find(id).is_none() {
+            extras.push(id.clone());
+        }
+    }
+    extras.sort_unstable();
+    extras.dedup();
+
+    // Merge both id-ordered lists.
+    let total = agg.ids.len() + extras.len();
+    let extra_bytes: usize = extras.iter().map(String::len).sum();
+    let mut ids = IdArena::with_capacity(total, agg.ids.bytes() + extra_bytes);
+    let mut states = Vec::with_capacity(total);
+    let none_stats = MemberStats {
+        first: as_of,
+        last: as_of,
+        days: 0,
+        orders: 0,
+        win_days: 0,
+        win_orders: 0,
+        win_total: Decimal::ZERO,
+    };
+    let blank = |stats| MemberState {
+        stats,
+        scores: [0; 3],
+        segment: NO_SEGMENT,
+        level: 0,
+        prev: NO_PREV,
+        change: LevelChange::New,
+    };
+    {
+        let (mut i, mut j) = (0, 0);
+        while i < agg.ids.len() || j < extras.len() {
+            let take_buyer = j >= extras.len() || (i < agg.ids.len() && agg.ids.get(i) < extras[j].as_str());
+            if take_buyer {
+                ids.push(agg.ids.get(i));
+                states.push(blank(agg.stats[i]));
+                i += 1;
+            } else {
+                ids.push(&extras[j]);
+                states.push(blank(none_stats));
+                j += 1;
+            }
+        }
+    }
+    drop(extras);
+    drop(agg);
+
+    score_members(settings, as_of, &mut states);
+    let prev_names = assign_levels(settings, &ids, &mut states, previous);
+
+    let mut result = TierResult {
+        settings: settings.clone(),
+        as_of,
+        ids,
+        members: states,
+        prev_names,
+        summary: TierSummary {
+            as_of,
+            members: 0,
+            scored: 0,
+            segments: Vec::new(),
+            levels: Vec::new(),
+            classes: Vec::new(),
+            lifecycle: Vec::new(),
+            changes: Vec::new(),
+            repurchase_cycle_days: None,
+            suggested_cadence_days: None,
+            actions: ActionCounts::default(),
+        },
+        actions: ActionLists::default(),
+    };
+
+    let mut bdays: Vec<Birthday> = birthdays
+        .into_iter()
+        .filter_map(|(id, birthday, on)| {
+            result.ids.find(&id).map(|member| Birthday { member, birthday, on })
+        })
+        .collect();
+    // A member listed twice (snapshot plus increments) is listed once: the
+    // earliest date wins, the same whatever order the export came in.
+    bdays.sort_unstable_by_key(|b| (b.member, b.on, b.birthday));
+    bdays.dedup_by_key(|b| b.member);
+    bdays.sort_unstable_by_key(|b| (b.on, b.member));
+    result.actions = action_lists(&result, bdays);
+    result.summary = summarise(&result);
+    result
+}
+
+fn score_members(s: &TierSettings, as_of: NaiveDate, states: &mut [MemberState]) {
+    let scored: Vec<usize> = (0..states.len()).filter(|&i| states[i].stats.win_days > 0).collect();
+    if scored.is_empty() {
+        return;
+    }
+    let rec: Vec<u32> = scored.iter().map(|&i| recency(as_of, states[i].stats.last)).collect();
+    let freq: Vec<u32> = scored.iter().map(|&i| window_frequency(s, &states[i].stats)).collect();
+    let mon: Vec<Decimal> = scored.iter().map(|&i| monetary(s, &states[i].stats)).collect();
+    let q = s.q;
+    match &s.scoring {
+        Scoring::Quantiles => {
+            // `scored` is in member_id order, which quantile_bins needs for ties.
+            let rb = quantile_bins(&rec, q);
+            let fb = quantile_bins(&freq, q);
+            let mb = quantile_bins(&mon, q);
+            for (k, &i) in scored.iter().enumerate() {
+                states[i].scores = [q + 1 - rb[k], fb[k], mb[k]];
+            }
+        }
+        Scoring::Thresholds(t) => {
+            for (k, &i) in scored.iter().enumerate() {
+                states[i].scores = [
+                    threshold_score_recency(i64::from(rec[k]), &t.recency),
+                    threshold_score_up(&i64::from(freq[k]), &t.frequency),
+                    threshold_score_up(&mon[k], &t.monetary),
+                ];
+            }
+        }
+    }
+    for &i in &scored {
+        let [r, f, m] = states[i].scores;
+        // Rule lists are short (config-sized), far below u16::MAX.
+        states[i].segment = classify(&s.rules, r, f, m).map_or(NO_SEGMENT, |x| x as u16);
+    }
+}
+
+fn assign_levels(
+    s: &TierSettings,
+    ids: &IdArena,
+    states: &mut [MemberState],
+    previous: &HashMap<String, String>,
+) -> Vec<Arc<str>> {
+    let mut prev_names: Vec<Arc<str>> = Vec::new();
+    let mut prev_index: HashMap<&str, (u32, u8)> = HashMap::new();
+    for (i, st) in states.iter_mut().enumerate() {
+        let spend = st.stats.win_total;
+        // Levels ascend and the first starts at 0, so some level always applies.
+        let earned = s.levels.iter().rposition(|l| l.from <= spend).unwrap_or(0);
+        let Some(prev_name) = previous.get(ids.get(i)) else {
+            st.level = earned as u8;
+            st.change = LevelChange::New;
+            continue;
+        };
+        let (pi, prev_level) = *prev_index.entry(prev_name.as_str()).or_insert_with(|| {
+            prev_names.push(Arc::from(prev_name.as_str()));
+            let level = s
+                .levels
+                .iter()
+                .position(|l| &*l.name == prev_name.as_str())
+                .map_or(UNKNOWN_LEVEL, |p| p as u8);
+            ((prev_names.len() - 1) as u32, level)
+        });
+        st.prev = pi;
+        if prev_level == UNKNOWN_LEVEL {
+            st.level = earned as u8;
+            st.change = LevelChange::New;
+            continue;
+        }
+        let p = usize::from(prev_level);
+        let kept = p > earned && s.levels[p].keep.is_some_and(|k| spend >= k);
+        let level = if kept { p } else { earned };
+        st.level = level as u8;
+        st.change = match level.cmp(&p) {
+            std::cmp::Ordering::Greater => LevelChange::Up,
+            std::cmp::Ordering::Less => LevelChange::Down,
+            std::cmp::Ordering::Equal => LevelChange::Same,
+        };
+    }
+    prev_names
+}
+
+fn action_lists(r: &TierResult, birthdays: Vec<Birthday>) -> ActionLists {
+    let s = &r.settings;
+    let at_risk: Vec<u16> = s
+        .rules
+        .iter()
+        .enumerate()
+        .filter(|(_, rule)| s.at_risk_segments.iter().any(|id| id.as_str() == &*rule.id))
+        .map(|(i, _)| i as u16)
+        .collect();
+    let mut at_risk_high_value = Vec::new();
+    let mut silent = Vec::new();
+    let mut b_class = Vec::new();
+    for (i, m) in r.members.iter().enumerate() {
+        if at_risk.contains(&m.segment) {
+            at_risk_high_value.push(i);
+        }
+        if lifecycle(s, r.as_of, &m.stats) == Lifecycle::Silent {
+            silent.push(i);
+        }
+        if class(s, &m.stats) == PurchaseClass::B {
+            b_class.push(i);
+        }
+    }
+    let mon = |i: usize| monetary(s, &r.members[i].stats);
+    at_risk_high_value.sort_by(|&a, &b| mon(b).cmp(&mon(a)).then(a.cmp(&b)));
+    silent.sort_by(|&a, &b| {
+        mon(b)
+            .cmp(&mon(a))
+            .then(r.members[b].stats.last.cmp(&r.members[a].stats.last))
+            .then(a.cmp(&b))
+    });
+    b_class.sort_by(|&a, &b| r.members[b].stats.last.cmp(&r.members[a].stats.last).then(a.cmp(&b)));
+    ActionLists {
+        at_risk_high_value,
+        silent_to_reactivate: silent,
+        b_class_to_nudge: b_class,
+        birthdays,
+    }
+}
+
+fn summarise(r: &TierResult) -> TierSummary {
+    let s = &r.settings;
+    let mut segs = vec![0usize; s.rules.len()];
+    let mut unsegmented = 0;
+    let mut levels = vec![0usize; s.levels.len()];
+    let mut classes = [0usize; 3];
+    let mut life = [0usize; 4];
+    let mut changes = [0usize; 4];
+    let mut scored = 0;
+    let (mut span_days, mut gaps) = (0u64, 0u64);
+    for m in &r.members {
+        if m.stats.win_days > 0 {
+            scored += 1;
+            match m.segment {
+                NO_SEGMENT => unsegmented += 1,
+                i => segs[usize::from(i)] += 1,
+            }
+        }
+        levels[usize::from(m.level)] += 1;
+        classes[class(s, &m.stats) as usize] += 1;
+        life[lifecycle(s, r.as_of, &m.stats) as usize] += 1;
+        changes[m.change as usize] += 1;
+        if m.stats.days >= 2 {
+            span_days += (m.stats.last - m.stats.first).num_days().max(0) as u64;
+            gaps += u64::from(m.stats.days - 1);
+        }
+    }
+    let mut segments: Vec<(String, usize)> = s.rules.iter().zip(segs).map(|(rule, n)| (rule.id.to_string(), n)).collect();
+    if unsegmented > 0 {
+        segments.push(("unsegmented".into(), unsegmented));
+    }
+    let (cycle, cadence) = if gaps == 0 {
+        (None, None)
+    } else {
+        let exact = Decimal::from(span_days) / Decimal::from(gaps);
+        // round(1.5 · S / G) = ⌊(3S + G) / 2G⌋, halves rounding up.
+        let cadence = (3 * span_days + gaps) / (2 * gaps);
+        (
+            Some(exact.round_dp_with_strategy(2, RoundingStrategy::MidpointNearestEven)),
+            Some(cadence),
+        )
+    };
+    TierSummary {
+        as_of: r.as_of,
+        members: r.members.len(),
+        scored,
+        segments,
+        levels: s.levels.iter().zip(levels).map(|(l, n)| (l.name.to_string(), n)).collect(),
+        classes: PurchaseClass::ALL.iter().map(|c| (c.as_str().to_string(), classes[*c as usize])).collect(),
+        lifecycle: Lifecycle::ALL.iter().map(|c| (c.as_str().to_string(), life[*c as usize])).collect(),
+        changes: LevelChange::ALL.iter().map(|c| (c.as_str().to_string(), changes[*c as usize])).collect(),
+        repurchase_cycle_days: cycle,
+        suggested_cadence_days: cadence,
+        actions: ActionCounts {
+            at_risk_high_value: r.actions.at_risk_high_value.len(),
+            silent_to_reactivate: r.actions.silent_to_reactivate.len(),
+            b_class_to_nudge: r.actions.b_class_to_nudge.len(),
+            birthdays: r.actions.birthdays.len(),
+        },
+    }
+}
