@@ -93,7 +93,12 @@ proptest! {
     }
 }
 
-fn run(s: &TierSettings, p: Vec<Purchase>, m: Vec<MemberFact>, prev: &HashMap<String, String>) -> TierResult {
+fn run(
+    s: &TierSettings,
+    p: Vec<Purchase>,
+    m: Vec<MemberFact>,
+    prev: &HashMap<String, String>,
+) -> TierResult {
     let as_of = NaiveDate::from_ymd_opt(2026, 10, 31).unwrap();
     compute_tiers(s, as_of, "2026-11".parse::<Period>().unwrap(), p, m, prev).unwrap()
 }
@@ -104,13 +109,16 @@ fn rows(r: &TierResult) -> Vec<MemberTier<'_>> {
 
 fn shuffle<T>(v: &mut [T], mut seed: u64) {
     for i in (1..v.len()).rev() {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         v.swap(i, (seed >> 33) as usize % (i + 1));
     }
 }
 
 fn id() -> impl Strategy<Value = String> {
-    prop::sample::select(vec!["a", "A", "b", "ab", "张三", "z9", "-x", "m01", "m1"]).prop_map(String::from)
+    prop::sample::select(vec!["a", "A", "b", "ab", "张三", "z9", "-x", "m01", "m1"])
+        .prop_map(String::from)
 }
 
 fn level() -> impl Strategy<Value = String> {

@@ -7,7 +7,7 @@ use chrono::{NaiveDate, Utc};
 use tokio_util::sync::CancellationToken;
 
 use super::args::OutboxAction;
-use super::{exit, load_config, print_error, Cli, Command};
+use super::{Cli, Command, exit, load_config, print_error};
 use crate::config::{Config, Job};
 use crate::model::Dataset;
 use crate::period::Period;
@@ -96,7 +96,11 @@ fn find_job<'c>(config: &'c Config, name: &str) -> Result<&'c Job, u8> {
         let names: Vec<_> = config.jobs.keys().map(String::as_str).collect();
         eprintln!(
             "error: no job named {name:?} (jobs: {})",
-            if names.is_empty() { "none".into() } else { names.join(", ") }
+            if names.is_empty() {
+                "none".into()
+            } else {
+                names.join(", ")
+            }
         );
         exit::USAGE
     })
@@ -104,7 +108,11 @@ fn find_job<'c>(config: &'c Config, name: &str) -> Result<&'c Job, u8> {
 
 /// The period a run reports on: `--period`, the period containing `--date`,
 /// or the one the schedule would report on if it fired now.
-pub fn resolve_period(job: &Job, date: Option<NaiveDate>, period: Option<Period>) -> Result<Period, String> {
+pub fn resolve_period(
+    job: &Job,
+    date: Option<NaiveDate>,
+    period: Option<Period>,
+) -> Result<Period, String> {
     if let Some(p) = period {
         if p.kind() != job.period {
             return Err(format!(
@@ -236,7 +244,10 @@ fn history(config: &Config, job: Option<&str>, limit: usize) -> u8 {
     };
     match store.runs(job, limit) {
         Ok(runs) => {
-            println!("{:<18} {:<10} {:>3}  {:<11} {:<25} {:<25} error", "job", "period", "try", "status", "started", "finished");
+            println!(
+                "{:<18} {:<10} {:>3}  {:<11} {:<25} {:<25} error",
+                "job", "period", "try", "status", "started", "finished"
+            );
             for r in runs {
                 println!(
                     "{:<18} {:<10} {:>3}  {:<11} {:<25} {:<25} {}",

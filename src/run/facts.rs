@@ -9,7 +9,9 @@ use chrono::{Days, NaiveDate};
 use rust_decimal::Decimal;
 
 use super::RunError;
-use crate::compute::kpi::{PeriodFacts, compute_kpis, kpis_from_json, kpis_to_json, period_instants, KpiSet};
+use crate::compute::kpi::{
+    KpiSet, PeriodFacts, compute_kpis, kpis_from_json, kpis_to_json, period_instants,
+};
 use crate::config::Config;
 use crate::model::facts::TargetFact;
 use crate::period::Period;
@@ -55,7 +57,11 @@ pub fn load(store: &Store, config: &Config, period: Period) -> Result<PeriodFact
 
 /// Monthly targets for the months the period touches: the store's
 /// `targets` rows (from `targets.file`), overridden by inline config months.
-fn targets_for(store: &Store, config: &Config, period: Period) -> Result<Vec<TargetFact>, RunError> {
+fn targets_for(
+    store: &Store,
+    config: &Config,
+    period: Period,
+) -> Result<Vec<TargetFact>, RunError> {
     let mut months = BTreeSet::new();
     for d in [period.start, period.last_day()] {
         months.insert(d.format("%Y-%m").to_string());
@@ -84,7 +90,7 @@ fn targets_for(store: &Store, config: &Config, period: Period) -> Result<Vec<Tar
 /// Daily KPI snapshots for `days`, computing (and storing) those that are
 /// missing or whose inputs were re-ingested in this run (`stale`).
 pub fn daily_snapshots(
-    store: &Store,
+    store: &mut Store,
     config: &Config,
     days: &[NaiveDate],
     stale: &BTreeSet<NaiveDate>,
@@ -95,22 +101,19 @@ pub fn daily_snapshots(
     let stored = store.daily_kpis(*first, *last + Days::new(1))?;
     let mut out = BTreeMap::new();
     for day in days {
-        let cached = stored
-            .get(day)
-            .filter(|_| !stale.contains(day))
-            .map(|m| {
-                let json: serde_json::Map<String, serde_json::Value> = m
-                    .iter()
-                    .map(|(k, v)| {
-                        let value = v
-                            .as_deref()
-                            .and_then(|s| serde_json::from_str(s).ok())
-                            .unwrap_or(serde_json::Value::Null);
-                        (k.clone(), value)
-                    })
-                    .collect();
-                kpis_from_json(&serde_json::Value::Object(json))
-            });
+        let cached = stored.get(day).filter(|_| !stale.contains(day)).map(|m| {
+            let json: serde_json::Map<String, serde_json::Value> = m
+                .iter()
+                .map(|(k, v)| {
+                    let value = v
+                        .as_deref()
+                        .and_then(|s| serde_json::from_str(s).ok())
+                        .unwrap_or(serde_json::Value::Null);
+                    (k.clone(), value)
+                })
+                .collect();
+            kpis_from_json(&serde_json::Value::Object(json))
+        });
         let set = match cached {
             Some(set) => set,
             None => {

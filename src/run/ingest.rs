@@ -245,7 +245,10 @@ fn ingest_group(
             ingested_at: Utc::now(),
             archive: Some(archived.to_string_lossy().into_owned()),
         })?;
-        ing.put_file_report(&file.rel, &serde_json::to_string(&report).unwrap_or_default())?;
+        ing.put_file_report(
+            &file.rel,
+            &serde_json::to_string(&report).unwrap_or_default(),
+        )?;
         reports.push(report);
     }
     ing.commit()?;
@@ -341,7 +344,10 @@ impl KeyTracker {
             Dataset::OrderItems => &[],
         };
         KeyTracker {
-            key_fields: names.iter().filter_map(|n| dataset.field_index(n)).collect(),
+            key_fields: names
+                .iter()
+                .filter_map(|n| dataset.field_index(n))
+                .collect(),
             seen: HashMap::new(),
             duplicates: Vec::new(),
             total: 0,
@@ -374,7 +380,10 @@ impl KeyTracker {
     }
 
     fn take_duplicates(&mut self) -> (Vec<IssueSample>, u64) {
-        (std::mem::take(&mut self.duplicates), std::mem::take(&mut self.total))
+        (
+            std::mem::take(&mut self.duplicates),
+            std::mem::take(&mut self.total),
+        )
     }
 }
 
@@ -469,7 +478,16 @@ fn import_one(
     if let Some(e) = store_err {
         return Err(e.into());
     }
-    let report = file_report(dataset, &name, None, &sha, &parsed, rows, undated, keys.take_duplicates());
+    let report = file_report(
+        dataset,
+        &name,
+        None,
+        &sha,
+        &parsed,
+        rows,
+        undated,
+        keys.take_duplicates(),
+    );
     log_report(&report);
     ing.register_file(&FileMeta {
         date: None,

@@ -20,7 +20,7 @@ use chrono::{DateTime, Utc};
 
 pub use error::RunError;
 pub use folder::RunFolder;
-pub use pipeline::{open_store, run_job, JobRun};
+pub use pipeline::{JobRun, open_store, run_job};
 pub use summary::Summary;
 
 /// How a run was asked for.

@@ -10,13 +10,13 @@ use tracing::{info, info_span, warn};
 
 use super::ingest::{self, FileReport, IngestOutcome};
 use super::summary::{InputJson, Summary};
-use super::{facts, Outcome, RunError, RunFolder, RunOptions};
+use super::{Outcome, RunError, RunFolder, RunOptions, facts};
 use crate::check::{
-    self, CheckInputs, CheckResult, CheckSet, ChecksConfig, DatasetInput, DuplicateKey,
-    InvalidRow, Level, RawChecks,
+    self, CheckInputs, CheckResult, CheckSet, ChecksConfig, DatasetInput, DuplicateKey, InvalidRow,
+    Level, RawChecks,
 };
 use crate::compute::kpi::{
-    comparisons_to_json, compare, compute_kpis, decompose, kpis_to_json, KpiSet, PeriodFacts,
+    KpiSet, PeriodFacts, compare, comparisons_to_json, compute_kpis, decompose, kpis_to_json,
 };
 use crate::config::{Config, Job};
 use crate::model::Dataset;
@@ -62,7 +62,9 @@ pub async fn run_job(
     };
     store.finish_run(run_id, status, error.as_deref(), chrono::Utc::now())?;
     match &result {
-        Ok(run) => info!(status = run.outcome.as_str(), folder = %run.folder.display(), "run finished"),
+        Ok(run) => {
+            info!(status = run.outcome.as_str(), folder = %run.folder.display(), "run finished")
+        }
         Err(e) => warn!(error = %error_chain(e), "run failed"),
     }
     result
@@ -139,7 +141,17 @@ async fn run_stages(
 
     let stale = stale_days(&ingested);
     let history = history_snapshots(store, config, period, &stale)?;
-    let checks = run_checks(config, job, period, store, &facts, &kpis, &inputs, &history, comparisons.previous_facts.as_ref())?;
+    let checks = run_checks(
+        config,
+        job,
+        period,
+        store,
+        &facts,
+        &kpis,
+        &inputs,
+        &history,
+        comparisons.previous_facts.as_ref(),
+    )?;
     let worst = check::worst_level(&checks);
     let outcome = match worst {
         Level::Pass => Outcome::Success,
@@ -205,7 +217,11 @@ struct ComparisonSets {
 
 /// KPIs of the previous period, the same period a week earlier (daily jobs)
 /// and a year earlier, each only when the store has data for it.
-fn comparison_sets(store: &Store, config: &Config, period: Period) -> Result<ComparisonSets, RunError> {
+fn comparison_sets(
+    store: &Store,
+    config: &Config,
+    period: Period,
+) -> Result<ComparisonSets, RunError> {
     let load = |p: Period| -> Result<Option<(PeriodFacts, KpiSet)>, RunError> {
         if !has_orders(store, p)? {
             return Ok(None);
@@ -240,7 +256,7 @@ fn has_orders(store: &Store, p: Period) -> Result<bool, RunError> {
 /// Daily snapshots for the 30 days up to the period end (trend charts) and
 /// the 7 days before the period (trailing baselines).
 fn history_snapshots(
-    store: &Store,
+    store: &mut Store,
     config: &Config,
     period: Period,
     stale: &BTreeSet<NaiveDate>,
@@ -334,12 +350,14 @@ fn dataset_inputs(
                 column: s.column.clone(),
                 reason: s.reason.clone(),
             }));
-            input.duplicate_keys.extend(r.duplicates.iter().map(|s| DuplicateKey {
-                file: r.file.clone(),
-                row: s.row,
-                key: s.value.clone(),
-                first_row: 0,
-            }));
+            input
+                .duplicate_keys
+                .extend(r.duplicates.iter().map(|s| DuplicateKey {
+                    file: r.file.clone(),
+                    row: s.row,
+                    key: s.value.clone(),
+                    first_row: 0,
+                }));
         }
         out.push(input);
     }
@@ -383,9 +401,12 @@ fn run_checks(
     history: &BTreeMap<NaiveDate, KpiSet>,
     previous_facts: Option<&PeriodFacts>,
 ) -> Result<Vec<CheckResult>, RunError> {
-    let raw: RawChecks = toml::Value::Table(job.checks.clone())
-        .try_into()
-        .map_err(|e: toml::de::Error| RunError::Usage(format!("{}: checks: {e}", job.file.display())))?;
+    let raw: RawChecks =
+        toml::Value::Table(job.checks.clone())
+            .try_into()
+            .map_err(|e: toml::de::Error| {
+                RunError::Usage(format!("{}: checks: {e}", job.file.display()))
+            })?;
     let cfg = ChecksConfig::build(&raw).map_err(|errs| {
         RunError::Usage(
             errs.iter()

@@ -209,7 +209,10 @@ impl PurchaseAggregator {
     }
 
     /// Adds every purchase of an iterator.
-    pub fn extend<I: IntoIterator<Item = Purchase>>(&mut self, purchases: I) -> Result<(), TierError> {
+    pub fn extend<I: IntoIterator<Item = Purchase>>(
+        &mut self,
+        purchases: I,
+    ) -> Result<(), TierError> {
         for p in purchases {
             self.push(&p.member_id, p.day, p.net_amount)?;
         }
@@ -297,9 +300,15 @@ mod tests {
             day: d(day),
             net_amount: Decimal::ONE,
         };
-        let mut v = vec![p("张三", "2026-01-01"), p("b", "2026-01-02"), p("B", "2026-01-01"), p("b", "2026-01-01")];
+        let mut v = vec![
+            p("张三", "2026-01-01"),
+            p("b", "2026-01-02"),
+            p("B", "2026-01-01"),
+            p("b", "2026-01-01"),
+        ];
         sort_purchases(&mut v);
-        let order: Vec<(&str, NaiveDate)> = v.iter().map(|p| (p.member_id.as_str(), p.day)).collect();
+        let order: Vec<(&str, NaiveDate)> =
+            v.iter().map(|p| (p.member_id.as_str(), p.day)).collect();
         assert_eq!(
             order,
             vec![

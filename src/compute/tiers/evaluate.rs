@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 
 use crate::model::facts::{MemberFact, Purchase};
 use crate::period::Period;
@@ -244,8 +244,10 @@ pub(crate) fn birthday_in(birthday: NaiveDate, period: &Period) -> Option<NaiveD
     let last = period.last_day();
     (period.start.year()..=last.year())
         .filter_map(|y| {
-            NaiveDate::from_ymd_opt(y, birthday.month(), birthday.day())
-                .or_else(|| NaiveDate::from_ymd_opt(y, 2, 28).filter(|_| birthday.month() == 2 && birthday.day() == 29))
+            NaiveDate::from_ymd_opt(y, birthday.month(), birthday.day()).or_else(|| {
+                NaiveDate::from_ymd_opt(y, 2, 28)
+                    .filter(|_| birthday.month() == 2 && birthday.day() == 29)
+            })
         })
         .find(|d| period.contains(*d))
 }
@@ -330,7 +332,8 @@ where
     {
         let (mut i, mut j) = (0, 0);
         while i < agg.ids.len() || j < extras.len() {
-            let take_buyer = j >= extras.len() || (i < agg.ids.len() && agg.ids.get(i) < extras[j].as_str());
+            let take_buyer =
+                j >= extras.len() || (i < agg.ids.len() && agg.ids.get(i) < extras[j].as_str());
             if take_buyer {
                 ids.push(agg.ids.get(i));
                 states.push(blank(agg.stats[i]));
@@ -373,7 +376,11 @@ where
     let mut bdays: Vec<Birthday> = birthdays
         .into_iter()
         .filter_map(|(id, birthday, on)| {
-            result.ids.find(&id).map(|member| Birthday { member, birthday, on })
+            result.ids.find(&id).map(|member| Birthday {
+                member,
+                birthday,
+                on,
+            })
         })
         .collect();
     // A member listed twice (snapshot plus increments) is listed once: the
@@ -387,13 +394,24 @@ where
 }
 
 fn score_members(s: &TierSettings, as_of: NaiveDate, states: &mut [MemberState]) {
-    let scored: Vec<usize> = (0..states.len()).filter(|&i| states[i].stats.win_days > 0).collect();
+    let scored: Vec<usize> = (0..states.len())
+        .filter(|&i| states[i].stats.win_days > 0)
+        .collect();
     if scored.is_empty() {
         return;
     }
-    let rec: Vec<u32> = scored.iter().map(|&i| recency(as_of, states[i].stats.last)).collect();
-    let freq: Vec<u32> = scored.iter().map(|&i| window_frequency(s, &states[i].stats)).collect();
-    let mon: Vec<Decimal> = scored.iter().map(|&i| monetary(s, &states[i].stats)).collect();
+    let rec: Vec<u32> = scored
+        .iter()
+        .map(|&i| recency(as_of, states[i].stats.last))
+        .collect();
+    let freq: Vec<u32> = scored
+        .iter()
+        .map(|&i| window_frequency(s, &states[i].stats))
+        .collect();
+    let mon: Vec<Decimal> = scored
+        .iter()
+        .map(|&i| monetary(s, &states[i].stats))
+        .collect();
     let q = s.q;
     match &s.scoring {
         Scoring::Quantiles => {
@@ -498,7 +516,13 @@ fn action_lists(r: &TierResult, birthdays: Vec<Birthday>) -> ActionLists {
             .then(r.members[b].stats.last.cmp(&r.members[a].stats.last))
             .then(a.cmp(&b))
     });
-    b_class.sort_by(|&a, &b| r.members[b].stats.last.cmp(&r.members[a].stats.last).then(a.cmp(&b)));
+    b_class.sort_by(|&a, &b| {
+        r.members[b]
+            .stats
+            .last
+            .cmp(&r.members[a].stats.last)
+            .then(a.cmp(&b))
+    });
     ActionLists {
         at_risk_high_value,
         silent_to_reactivate: silent,
@@ -534,7 +558,12 @@ fn summarise(r: &TierResult) -> TierSummary {
             gaps += u64::from(m.stats.days - 1);
         }
     }
-    let mut segments: Vec<(String, usize)> = s.rules.iter().zip(segs).map(|(rule, n)| (rule.id.to_string(), n)).collect();
+    let mut segments: Vec<(String, usize)> = s
+        .rules
+        .iter()
+        .zip(segs)
+        .map(|(rule, n)| (rule.id.to_string(), n))
+        .collect();
     if unsegmented > 0 {
         segments.push(("unsegmented".into(), unsegmented));
     }
@@ -554,10 +583,24 @@ fn summarise(r: &TierResult) -> TierSummary {
         members: r.members.len(),
         scored,
         segments,
-        levels: s.levels.iter().zip(levels).map(|(l, n)| (l.name.to_string(), n)).collect(),
-        classes: PurchaseClass::ALL.iter().map(|c| (c.as_str().to_string(), classes[*c as usize])).collect(),
-        lifecycle: Lifecycle::ALL.iter().map(|c| (c.as_str().to_string(), life[*c as usize])).collect(),
-        changes: LevelChange::ALL.iter().map(|c| (c.as_str().to_string(), changes[*c as usize])).collect(),
+        levels: s
+            .levels
+            .iter()
+            .zip(levels)
+            .map(|(l, n)| (l.name.to_string(), n))
+            .collect(),
+        classes: PurchaseClass::ALL
+            .iter()
+            .map(|c| (c.as_str().to_string(), classes[*c as usize]))
+            .collect(),
+        lifecycle: Lifecycle::ALL
+            .iter()
+            .map(|c| (c.as_str().to_string(), life[*c as usize]))
+            .collect(),
+        changes: LevelChange::ALL
+            .iter()
+            .map(|c| (c.as_str().to_string(), changes[*c as usize]))
+            .collect(),
         repurchase_cycle_days: cycle,
         suggested_cadence_days: cadence,
         actions: ActionCounts {
