@@ -13,6 +13,7 @@ mod folder;
 pub mod ingest;
 mod pipeline;
 mod summary;
+mod tiers;
 
 use std::path::PathBuf;
 

@@ -139,6 +139,13 @@ async fn run_stages(
         .and_then(|p| decompose(&kpis, p));
     check_cancel(cancel)?;
 
+    let tier_result = if job.tiers {
+        Some(super::tiers::compute(store, config, &job.name, period)?)
+    } else {
+        None
+    };
+    check_cancel(cancel)?;
+
     let stale = stale_days(&ingested);
     let history = history_snapshots(store, config, period, &stale)?;
     let checks = run_checks(
@@ -146,11 +153,14 @@ async fn run_stages(
         job,
         period,
         store,
-        &facts,
-        &kpis,
-        &inputs,
-        &history,
-        comparisons.previous_facts.as_ref(),
+        CheckData {
+            facts: &facts,
+            kpis: &kpis,
+            inputs: &inputs,
+            history: &history,
+            previous_facts: comparisons.previous_facts.as_ref(),
+            tiers: tier_result.as_ref(),
+        },
     )?;
     let worst = check::worst_level(&checks);
     let outcome = match worst {
@@ -173,7 +183,9 @@ async fn run_stages(
         comparisons: comparisons_to_json(&comparison),
         decomposition: decomposition.map_or(serde_json::Value::Null, |d| d.to_json()),
         checks: serde_json::to_value(&checks).unwrap_or_default(),
-        tiers: None,
+        tiers: tier_result
+            .as_ref()
+            .map(|t| serde_json::to_value(&t.summary).unwrap_or_default()),
         deliveries: Vec::new(),
     };
 
@@ -184,6 +196,9 @@ async fn run_stages(
     let folder = RunFolder::create(&final_dir)?;
     let json = serde_json::to_vec_pretty(&summary).map_err(|e| RunError::Render(e.to_string()))?;
     folder.write("summary.json", &json)?;
+    if let Some(t) = &tier_result {
+        super::tiers::write_csv(folder.path(), t)?;
+    }
     let path = folder.commit()?;
     Ok(JobRun {
         job: job.name.clone(),
@@ -389,17 +404,22 @@ fn require_inputs(
     Ok(())
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What the checks read, computed by the earlier steps.
+struct CheckData<'a> {
+    facts: &'a PeriodFacts,
+    kpis: &'a KpiSet,
+    inputs: &'a [DatasetInput],
+    history: &'a BTreeMap<NaiveDate, KpiSet>,
+    previous_facts: Option<&'a PeriodFacts>,
+    tiers: Option<&'a crate::compute::tiers::TierResult>,
+}
+
 fn run_checks(
     config: &Config,
     job: &Job,
     period: Period,
     store: &Store,
-    facts: &PeriodFacts,
-    kpis: &KpiSet,
-    inputs: &[DatasetInput],
-    history: &BTreeMap<NaiveDate, KpiSet>,
-    previous_facts: Option<&PeriodFacts>,
+    d: CheckData<'_>,
 ) -> Result<Vec<CheckResult>, RunError> {
     let raw: RawChecks =
         toml::Value::Table(job.checks.clone())
@@ -418,12 +438,20 @@ fn run_checks(
     let recent_start = period.end - Days::new(7);
     let recent_products = store.products_between(recent_start, period.end)?;
     let sales_window = facts::units_by_sku(store, config, recent_start, period.end)?;
-    let mut ci = CheckInputs::new(facts, kpis, inputs);
+    let mut ci = CheckInputs::new(d.facts, d.kpis, d.inputs);
     ci.zh = config.locale == crate::config::Locale::ZhCn;
-    ci.history = history;
+    ci.history = d.history;
     ci.recent_products = &recent_products;
     ci.sales_window = Some(&sales_window);
-    ci.previous_facts = previous_facts;
+    ci.previous_facts = d.previous_facts;
+    if job.datasets().any(|(ds, _)| ds == Dataset::Members) && period.kind() == PeriodKind::Month {
+        ci.members = Some(super::tiers::member_growth(store, config, period)?);
+    }
+    if let Some(t) = d.tiers {
+        let (changes, cycle) = super::tiers::check_inputs(t);
+        ci.tier_changes = Some(changes);
+        ci.repurchase = Some(cycle);
+    }
     let set = CheckSet::for_period(period.kind());
     Ok(check::run_checks(&set, &cfg, &ci))
 }
