@@ -406,7 +406,7 @@ impl<'a> Engine<'a> {
                 .push(format!("{}: no data rows below the header", self.file));
         }
         for (reason, count) in &self.report.dropped {
-            tracing::info!(
+            tracing::debug!(
                 file = self.file,
                 reason = reason.as_str(),
                 count,

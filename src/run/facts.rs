@@ -67,6 +67,13 @@ fn targets_for(
         months.insert(d.format("%Y-%m").to_string());
     }
     let mut out: BTreeMap<(String, String), Decimal> = BTreeMap::new();
+    if let Some(file) = &config.targets.file {
+        for t in target_file(config, file)? {
+            if months.contains(&t.month) {
+                out.insert((t.month, t.metric), t.target);
+            }
+        }
+    }
     for m in &months {
         for t in store.targets_for_month(m)? {
             out.insert((t.month.clone(), t.metric.clone()), t.target);
@@ -156,4 +163,70 @@ pub fn units_by_sku(
         *out.entry(item.sku_id).or_insert(0) += item.quantity;
     }
     Ok(out)
+}
+
+/// Reads a targets CSV (月份/month, 指标/metric, 目标/target).
+fn target_file(config: &Config, path: &std::path::Path) -> Result<Vec<TargetFact>, RunError> {
+    use crate::model::Dataset;
+    let opts = crate::parse::ParseOptions {
+        dataset: Dataset::Targets,
+        tz: config.timezone,
+        extra_aliases: Default::default(),
+        sheet: None,
+        file_name: path.display().to_string(),
+    };
+    let mut out = Vec::new();
+    let mut bad = Vec::new();
+    crate::parse::parse_path(path, &opts, &mut |rec| {
+        let month = rec.get(0).as_text().and_then(normalize_month);
+        let metric = rec.get(1).as_text().map(str::trim).map(str::to_string);
+        let target = rec.get(2).as_decimal();
+        match (month, metric, target) {
+            (Some(month), Some(metric), Some(target)) => out.push(TargetFact {
+                month,
+                metric,
+                target,
+            }),
+            _ => bad.push(rec.row),
+        }
+    })
+    .map_err(|e| RunError::Parse(Box::new(e)))?;
+    if let Some(row) = bad.first() {
+        return Err(RunError::MissingInput {
+            dataset: "targets".into(),
+            message: format!(
+                "{}: row {row}: month must look like 2026-11 ({} bad rows)",
+                path.display(),
+                bad.len()
+            ),
+        });
+    }
+    Ok(out)
+}
+
+/// `2026-11`, `2026/11`, `202611` or `2026年11月` → `2026-11`.
+fn normalize_month(s: &str) -> Option<String> {
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    let (y, m) = match digits.len() {
+        6 => (&digits[..4], &digits[4..]),
+        5 => (&digits[..4], &digits[4..]),
+        _ => return None,
+    };
+    let m: u32 = m.parse().ok()?;
+    (1..=12).contains(&m).then(|| format!("{y}-{m:02}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_month;
+
+    #[test]
+    fn months_in_the_forms_plans_use() {
+        assert_eq!(normalize_month("2026-11").as_deref(), Some("2026-11"));
+        assert_eq!(normalize_month("2026/3").as_deref(), Some("2026-03"));
+        assert_eq!(normalize_month("2026年11月").as_deref(), Some("2026-11"));
+        assert_eq!(normalize_month("202611").as_deref(), Some("2026-11"));
+        assert_eq!(normalize_month("2026-13"), None);
+        assert_eq!(normalize_month("Nov"), None);
+    }
 }

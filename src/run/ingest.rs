@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::RunError;
 use crate::config::{Config, DatasetConfig};
@@ -114,6 +114,7 @@ pub fn ingest_inbox(
         for f in files {
             groups.entry(f.date).or_default().push(f);
         }
+        let before = outcome.files.len();
         for (date, group) in groups {
             let Some(hashed) = changed_group(&group, &registered)? else {
                 continue;
@@ -138,6 +139,16 @@ pub fn ingest_inbox(
                 }
                 Err(e) => return Err(e),
             }
+        }
+        let new = &outcome.files[before..];
+        if !new.is_empty() {
+            info!(
+                dataset = %dataset,
+                files = new.len(),
+                rows = new.iter().map(|r| r.rows).sum::<u64>(),
+                rejected = new.iter().map(|r| r.rejected).sum::<u64>(),
+                "ingested"
+            );
         }
     }
     Ok(outcome)
@@ -305,7 +316,9 @@ fn file_report(
 }
 
 fn log_report(r: &FileReport) {
-    info!(
+    // One line per file is too much for a first run over a year of inbox;
+    // the per-dataset total is logged at info, files at debug.
+    debug!(
         dataset = %r.dataset,
         file = %r.file,
         rows = r.rows,

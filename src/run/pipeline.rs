@@ -148,6 +148,12 @@ async fn run_stages(
 
     let stale = stale_days(&ingested);
     let history = history_snapshots(store, config, period, &stale)?;
+    // Day and week jobs report month-to-date target completion, summed from
+    // the daily snapshots; a month job's own totals already carry them.
+    let mut kpis = kpis;
+    if period.kind() != PeriodKind::Month {
+        kpis.extend(month_to_date_targets(&history, period.last_day(), &facts.targets));
+    }
     let checks = run_checks(
         config,
         job,
@@ -276,7 +282,12 @@ fn history_snapshots(
     period: Period,
     stale: &BTreeSet<NaiveDate>,
 ) -> Result<BTreeMap<NaiveDate, KpiSet>, RunError> {
-    let first = (period.end - Days::new(30)).min(period.start - Days::new(8));
+    // 30 days for trends, 8 before the start for trailing baselines, and the
+    // whole month for month-to-date targets.
+    let month_start = Period::month_of(period.last_day()).start;
+    let first = (period.end - Days::new(30))
+        .min(period.start - Days::new(8))
+        .min(month_start);
     let counts = store.row_counts_by_day(Dataset::Orders, first, period.end)?;
     let days: Vec<NaiveDate> = std::iter::successors(Some(first), |d| d.succ_opt())
         .take_while(|d| *d < period.end)
