@@ -19,8 +19,26 @@ fn seed_orders(store: &mut storepulse::store::Store) {
         d("2026-11-21"),
         "o21.csv",
         &[
-            order(2, "A1", "alice", "2026-11-21T15:50:00Z", Some("2026-11-21T16:10:00Z"), "paid", "100", None),
-            order(3, "A2", "bob", "2026-11-21T02:00:00Z", Some("2026-11-21T02:01:00Z"), "completed", "50", Some("10")),
+            order(
+                2,
+                "A1",
+                "alice",
+                "2026-11-21T15:50:00Z",
+                Some("2026-11-21T16:10:00Z"),
+                "paid",
+                "100",
+                None,
+            ),
+            order(
+                3,
+                "A2",
+                "bob",
+                "2026-11-21T02:00:00Z",
+                Some("2026-11-21T02:01:00Z"),
+                "completed",
+                "50",
+                Some("10"),
+            ),
         ],
     );
     replace_day(
@@ -29,11 +47,56 @@ fn seed_orders(store: &mut storepulse::store::Store) {
         d("2026-11-22"),
         "o22.csv",
         &[
-            order(2, "B1", "bob", "2026-11-22T01:00:00Z", Some("2026-11-22T01:30:00Z"), "shipped", "30", None),
-            order(3, "B2", "carol", "2026-11-22T02:00:00Z", Some("2026-11-22T02:05:00Z"), "closed", "80", Some("80")),
-            order(4, "B3", "dave", "2026-11-22T03:00:00Z", None, "unpaid", "60", None),
-            order(5, "B4", "alice", "2026-11-22T04:00:00Z", Some("2026-11-22T04:10:00Z"), "refunding", "40", Some("40")),
-            order(6, "B5", "erin", "2026-11-22T05:00:00Z", None, "closed", "20", None),
+            order(
+                2,
+                "B1",
+                "bob",
+                "2026-11-22T01:00:00Z",
+                Some("2026-11-22T01:30:00Z"),
+                "shipped",
+                "30",
+                None,
+            ),
+            order(
+                3,
+                "B2",
+                "carol",
+                "2026-11-22T02:00:00Z",
+                Some("2026-11-22T02:05:00Z"),
+                "closed",
+                "80",
+                Some("80"),
+            ),
+            order(
+                4,
+                "B3",
+                "dave",
+                "2026-11-22T03:00:00Z",
+                None,
+                "unpaid",
+                "60",
+                None,
+            ),
+            order(
+                5,
+                "B4",
+                "alice",
+                "2026-11-22T04:00:00Z",
+                Some("2026-11-22T04:10:00Z"),
+                "refunding",
+                "40",
+                Some("40"),
+            ),
+            order(
+                6,
+                "B5",
+                "erin",
+                "2026-11-22T05:00:00Z",
+                None,
+                "closed",
+                "20",
+                None,
+            ),
         ],
     );
     replace_day(
@@ -41,7 +104,16 @@ fn seed_orders(store: &mut storepulse::store::Store) {
         Dataset::Orders,
         d("2026-11-23"),
         "o23.csv",
-        &[order(2, "C1", "carol", "2026-11-23T01:00:00Z", Some("2026-11-23T01:00:00Z"), "paid", "15.5", None)],
+        &[order(
+            2,
+            "C1",
+            "carol",
+            "2026-11-23T01:00:00Z",
+            Some("2026-11-23T01:00:00Z"),
+            "paid",
+            "15.5",
+            None,
+        )],
     );
 }
 
@@ -69,8 +141,18 @@ fn orders_by_paid_and_created_time() {
     assert_eq!(a1.shop.as_deref(), Some("旗舰店"));
     assert_eq!(a1.created_at, t("2026-11-21T15:50:00Z"));
     assert_eq!(a1.paid_at, Some(t("2026-11-21T16:10:00Z")));
-    assert_eq!(a1.source, SourceRef { file: "o21.csv".into(), row: 2 });
-    let valid: Vec<_> = paid.iter().filter(|o| o.is_purchase()).map(|o| o.order_id.as_str()).collect();
+    assert_eq!(
+        a1.source,
+        SourceRef {
+            file: "o21.csv".into(),
+            row: 2
+        }
+    );
+    let valid: Vec<_> = paid
+        .iter()
+        .filter(|o| o.is_purchase())
+        .map(|o| o.order_id.as_str())
+        .collect();
     assert_eq!(valid, vec!["A1", "B1"]);
 
     let created = ts.store.orders_created_between(s, e).unwrap();
@@ -78,19 +160,26 @@ fn orders_by_paid_and_created_time() {
     assert_eq!(ids, vec!["B1", "B2", "B3", "B4", "B5"]);
     assert_eq!(ts.store.count_orders_created_between(s, e).unwrap(), 5);
     assert_eq!(
-        ts.store.count_orders_created_between(t("2026-11-21T15:50:00Z"), t("2026-11-21T15:50:01Z")).unwrap(),
+        ts.store
+            .count_orders_created_between(t("2026-11-21T15:50:00Z"), t("2026-11-21T15:50:01Z"))
+            .unwrap(),
         1,
         "start is inclusive"
     );
     assert_eq!(
-        ts.store.count_orders_created_between(t("2026-11-21T15:49:00Z"), t("2026-11-21T15:50:00Z")).unwrap(),
+        ts.store
+            .count_orders_created_between(t("2026-11-21T15:49:00Z"), t("2026-11-21T15:50:00Z"))
+            .unwrap(),
         0,
         "end is exclusive"
     );
 
     let unpaid = ts.store.unpaid_orders_created_between(s, e).unwrap();
     assert_eq!(unpaid.len(), 1);
-    assert_eq!((unpaid[0].order_id.as_str(), unpaid[0].paid_at), ("B3", None));
+    assert_eq!(
+        (unpaid[0].order_id.as_str(), unpaid[0].paid_at),
+        ("B3", None)
+    );
 }
 
 #[test]
@@ -101,7 +190,16 @@ fn an_unknown_stored_status_reads_as_unknown() {
         Dataset::Orders,
         d("2026-11-22"),
         "o.csv",
-        &[order(2, "X", "m", "2026-11-22T01:00:00Z", None, "unknown", "1", None)],
+        &[order(
+            2,
+            "X",
+            "m",
+            "2026-11-22T01:00:00Z",
+            None,
+            "unknown",
+            "1",
+            None,
+        )],
     );
     let (s, e) = sh_day_22();
     let o = ts.store.orders_created_between(s, e).unwrap();
@@ -133,10 +231,23 @@ fn items_of_paid_orders() {
     assert_eq!(got, vec![("B1", "SKU-1", 2), ("B1", "SKU-2", 1)]);
     assert_eq!(items[0].unit_price, Some(dec("10")));
     assert_eq!(items[0].title.as_deref(), Some("宝贝"));
-    assert_eq!(items[1].source, SourceRef { file: "items22.csv".into(), row: 3 });
+    assert_eq!(
+        items[1].source,
+        SourceRef {
+            file: "items22.csv".into(),
+            row: 3
+        }
+    );
 }
 
-fn product(row: u64, day: &str, sku: &str, cost: Option<&str>, stock: i64, units: i64) -> storepulse::model::Record {
+fn product(
+    row: u64,
+    day: &str,
+    sku: &str,
+    cost: Option<&str>,
+    stock: i64,
+    units: i64,
+) -> storepulse::model::Record {
     rec(
         row,
         vec![
@@ -165,18 +276,34 @@ fn product(row: u64, day: &str, sku: &str, cost: Option<&str>, stock: i64, units
 #[test]
 fn products_and_unit_costs() {
     let mut ts = fresh();
-    replace_day(&mut ts.store, Dataset::Products, d("2026-11-20"), "p20.csv", &[
-        product(2, "2026-11-20", "S1", Some("100"), 50, 1),
-        product(3, "2026-11-20", "S2", Some("40"), 10, 0),
-    ]);
-    replace_day(&mut ts.store, Dataset::Products, d("2026-11-21"), "p21.csv", &[
-        product(2, "2026-11-21", "S1", Some("110.5"), 48, 2),
-        product(3, "2026-11-21", "S2", None, 10, 0),
-        product(4, "2026-11-21", "S3", None, 0, 0),
-    ]);
-    replace_day(&mut ts.store, Dataset::Products, d("2026-11-22"), "p22.csv", &[
-        product(2, "2026-11-22", "S1", Some("120"), 45, 3),
-    ]);
+    replace_day(
+        &mut ts.store,
+        Dataset::Products,
+        d("2026-11-20"),
+        "p20.csv",
+        &[
+            product(2, "2026-11-20", "S1", Some("100"), 50, 1),
+            product(3, "2026-11-20", "S2", Some("40"), 10, 0),
+        ],
+    );
+    replace_day(
+        &mut ts.store,
+        Dataset::Products,
+        d("2026-11-21"),
+        "p21.csv",
+        &[
+            product(2, "2026-11-21", "S1", Some("110.5"), 48, 2),
+            product(3, "2026-11-21", "S2", None, 10, 0),
+            product(4, "2026-11-21", "S3", None, 0, 0),
+        ],
+    );
+    replace_day(
+        &mut ts.store,
+        Dataset::Products,
+        d("2026-11-22"),
+        "p22.csv",
+        &[product(2, "2026-11-22", "S1", Some("120"), 45, 3)],
+    );
 
     let day21 = ts.store.products_on(d("2026-11-21")).unwrap();
     assert_eq!(day21.len(), 3);
@@ -185,23 +312,46 @@ fn products_and_unit_costs() {
     assert_eq!(s1.status, Some(ProductStatus::Online));
     assert_eq!(s1.unit_cost, Some(dec("110.5")));
     assert_eq!(s1.price, Some(dec("299")));
-    assert_eq!((s1.stock, s1.paid_units, s1.visitors), (Some(48), Some(2), Some(100)));
+    assert_eq!(
+        (s1.stock, s1.paid_units, s1.visitors),
+        (Some(48), Some(2), Some(100))
+    );
     assert_eq!(s1.bounce_rate, Some(dec("0.4125")));
     assert_eq!(s1.refund_amount, None);
     assert_eq!(s1.listed_at, Some(t("2026-01-01T00:00:00Z")));
-    assert_eq!(s1.row, SourceRef { file: "p21.csv".into(), row: 2 });
+    assert_eq!(
+        s1.row,
+        SourceRef {
+            file: "p21.csv".into(),
+            row: 2
+        }
+    );
 
-    assert_eq!(ts.store.products_between(d("2026-11-20"), d("2026-11-22")).unwrap().len(), 5);
+    assert_eq!(
+        ts.store
+            .products_between(d("2026-11-20"), d("2026-11-22"))
+            .unwrap()
+            .len(),
+        5
+    );
 
     let costs = ts.store.latest_unit_costs(d("2026-11-21")).unwrap();
     // S2 has no cost on the 21st: the 20th's is the latest known.
     assert_eq!(
         costs,
-        HashMap::from([("S1".to_owned(), dec("110.5")), ("S2".to_owned(), dec("40"))])
+        HashMap::from([
+            ("S1".to_owned(), dec("110.5")),
+            ("S2".to_owned(), dec("40"))
+        ])
     );
     let later = ts.store.latest_unit_costs(d("2026-12-31")).unwrap();
     assert_eq!(later["S1"], dec("120"));
-    assert!(ts.store.latest_unit_costs(d("2026-11-19")).unwrap().is_empty());
+    assert!(
+        ts.store
+            .latest_unit_costs(d("2026-11-19"))
+            .unwrap()
+            .is_empty()
+    );
 
     let skus = vec!["S1".to_owned(), "S3".to_owned(), "S9".to_owned()];
     let some = ts.store.unit_costs_for(d("2026-11-21"), &skus).unwrap();
@@ -212,32 +362,78 @@ fn products_and_unit_costs() {
 fn traffic_rows_read_back() {
     let mut ts = fresh();
     let row = |r: u64, day: &str, source: Value, visitors: i64| {
-        rec(r, vec![
-            Value::Date(d(day)), source, Value::Int(visitors), Value::Int(visitors * 3),
-            Value::Decimal(dec("0.0325")), Value::Decimal(dec("45.5")), Value::Int(10),
-            Value::Int(8), Value::Int(6), money("1234.56"), m(),
-        ])
+        rec(
+            r,
+            vec![
+                Value::Date(d(day)),
+                source,
+                Value::Int(visitors),
+                Value::Int(visitors * 3),
+                Value::Decimal(dec("0.0325")),
+                Value::Decimal(dec("45.5")),
+                Value::Int(10),
+                Value::Int(8),
+                Value::Int(6),
+                money("1234.56"),
+                m(),
+            ],
+        )
     };
-    replace_day(&mut ts.store, Dataset::Traffic, d("2026-11-21"), "t21.csv", &[row(2, "2026-11-21", txt("total"), 900)]);
-    replace_day(&mut ts.store, Dataset::Traffic, d("2026-11-22"), "t22.csv", &[
-        row(2, "2026-11-22", txt("直通车"), 300),
-        row(3, "2026-11-22", m(), 1000),
-    ]);
-    let rows = ts.store.traffic_between(d("2026-11-22"), d("2026-11-23")).unwrap();
+    replace_day(
+        &mut ts.store,
+        Dataset::Traffic,
+        d("2026-11-21"),
+        "t21.csv",
+        &[row(2, "2026-11-21", txt("total"), 900)],
+    );
+    replace_day(
+        &mut ts.store,
+        Dataset::Traffic,
+        d("2026-11-22"),
+        "t22.csv",
+        &[
+            row(2, "2026-11-22", txt("直通车"), 300),
+            row(3, "2026-11-22", m(), 1000),
+        ],
+    );
+    let rows = ts
+        .store
+        .traffic_between(d("2026-11-22"), d("2026-11-23"))
+        .unwrap();
     assert_eq!(rows.len(), 2);
     let total = &rows[0];
-    assert_eq!((total.date, total.source.clone(), total.visitors), (d("2026-11-22"), None, 1000));
+    assert_eq!(
+        (total.date, total.source.clone(), total.visitors),
+        (d("2026-11-22"), None, 1000)
+    );
     assert_eq!(total.page_views, Some(3000));
     assert_eq!(total.bounce_rate, Some(dec("0.0325")));
     assert_eq!(total.avg_stay_seconds, Some(dec("45.5")));
-    assert_eq!((total.cart_users, total.order_buyers, total.paying_buyers), (Some(10), Some(8), Some(6)));
+    assert_eq!(
+        (total.cart_users, total.order_buyers, total.paying_buyers),
+        (Some(10), Some(8), Some(6))
+    );
     assert_eq!(total.paid_amount, Some(dec("1234.56")));
     assert_eq!(total.new_followers, None);
-    assert_eq!(total.row, SourceRef { file: "t22.csv".into(), row: 3 });
-    assert_eq!(rows[1].source.as_deref(), Some("直通车"));
-    assert_eq!(ts.store.traffic_between(d("2026-11-21"), d("2026-11-23")).unwrap().len(), 3);
     assert_eq!(
-        ts.store.row_counts_by_day(Dataset::Traffic, d("2026-11-01"), d("2026-12-01")).unwrap(),
+        total.row,
+        SourceRef {
+            file: "t22.csv".into(),
+            row: 3
+        }
+    );
+    assert_eq!(rows[1].source.as_deref(), Some("直通车"));
+    assert_eq!(
+        ts.store
+            .traffic_between(d("2026-11-21"), d("2026-11-23"))
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        ts.store
+            .row_counts_by_day(Dataset::Traffic, d("2026-11-01"), d("2026-12-01"))
+            .unwrap(),
         BTreeMap::from([(d("2026-11-21"), 1), (d("2026-11-22"), 2)])
     );
 }
@@ -246,16 +442,32 @@ fn traffic_rows_read_back() {
 fn members_read_back() {
     let mut ts = fresh();
     let member = |r: u64, id: &str, joined: Option<&str>| {
-        rec(r, vec![
-            txt(id), joined.map_or(m(), |j| Value::DateTime(t(j))), txt("金卡"), txt("13800138000"),
-            Value::Date(d("1990-05-17")), txt("女"), txt("杭州"), Value::Int(320), txt("直播间"),
-        ])
+        rec(
+            r,
+            vec![
+                txt(id),
+                joined.map_or(m(), |j| Value::DateTime(t(j))),
+                txt("金卡"),
+                txt("13800138000"),
+                Value::Date(d("1990-05-17")),
+                txt("女"),
+                txt("杭州"),
+                Value::Int(320),
+                txt("直播间"),
+            ],
+        )
     };
-    replace_day(&mut ts.store, Dataset::Members, d("2026-11-22"), "members.csv", &[
-        member(2, "m2", Some("2026-11-22T03:00:00Z")),
-        member(3, "m1", Some("2025-01-01T00:00:00Z")),
-        member(4, "m3", None),
-    ]);
+    replace_day(
+        &mut ts.store,
+        Dataset::Members,
+        d("2026-11-22"),
+        "members.csv",
+        &[
+            member(2, "m2", Some("2026-11-22T03:00:00Z")),
+            member(3, "m1", Some("2025-01-01T00:00:00Z")),
+            member(4, "m3", None),
+        ],
+    );
     let all = ts.store.members().unwrap();
     let ids: Vec<_> = all.iter().map(|m| m.member_id.as_str()).collect();
     assert_eq!(ids, vec!["m1", "m2", "m3"]);
@@ -264,8 +476,14 @@ fn members_read_back() {
     assert_eq!(m2.level.as_deref(), Some("金卡"));
     assert_eq!(m2.phone.as_deref(), Some("13800138000"));
     assert_eq!(m2.birthday, Some(d("1990-05-17")));
-    assert_eq!((m2.gender.as_deref(), m2.city.as_deref()), (Some("女"), Some("杭州")));
-    assert_eq!((m2.points, m2.source.as_deref()), (Some(320), Some("直播间")));
+    assert_eq!(
+        (m2.gender.as_deref(), m2.city.as_deref()),
+        (Some("女"), Some("杭州"))
+    );
+    assert_eq!(
+        (m2.points, m2.source.as_deref()),
+        (Some(320), Some("直播间"))
+    );
     assert_eq!(ts.store.member_count().unwrap(), 3);
     let (s, e) = sh_day_22();
     let joined = ts.store.members_joined_between(s, e).unwrap();
@@ -277,14 +495,37 @@ fn members_read_back() {
 fn service_ads_and_targets_read_back() {
     let mut ts = fresh();
     let day = d("2026-11-22");
-    replace_day(&mut ts.store, Dataset::Service, day, "service.csv", &[
-        rec(2, vec![Value::Date(day), txt("小美"), Value::Int(120), Value::Int(30), money("4500.5"), Value::Decimal(dec("18.5")), Value::Decimal(dec("0.985"))]),
-        rec(3, vec![Value::Date(day), txt("阿强"), m(), m(), m(), m(), m()]),
-    ]);
+    replace_day(
+        &mut ts.store,
+        Dataset::Service,
+        day,
+        "service.csv",
+        &[
+            rec(
+                2,
+                vec![
+                    Value::Date(day),
+                    txt("小美"),
+                    Value::Int(120),
+                    Value::Int(30),
+                    money("4500.5"),
+                    Value::Decimal(dec("18.5")),
+                    Value::Decimal(dec("0.985")),
+                ],
+            ),
+            rec(
+                3,
+                vec![Value::Date(day), txt("阿强"), m(), m(), m(), m(), m()],
+            ),
+        ],
+    );
     let svc = ts.store.service_between(day, d("2026-11-23")).unwrap();
     assert_eq!(svc.len(), 2);
     let mei = svc.iter().find(|s| s.agent == "小美").unwrap();
-    assert_eq!((mei.consultations, mei.converted_buyers), (Some(120), Some(30)));
+    assert_eq!(
+        (mei.consultations, mei.converted_buyers),
+        (Some(120), Some(30))
+    );
     assert_eq!(mei.sales, Some(dec("4500.5")));
     assert_eq!(mei.avg_response_seconds, Some(dec("18.5")));
     assert_eq!(mei.satisfaction, Some(dec("0.985")));
@@ -292,27 +533,97 @@ fn service_ads_and_targets_read_back() {
     let qiang = svc.iter().find(|s| s.agent == "阿强").unwrap();
     assert_eq!((qiang.consultations, qiang.sales), (None, None));
 
-    replace_day(&mut ts.store, Dataset::Ads, day, "ads.csv", &[
-        rec(2, vec![Value::Date(day), txt("直通车"), txt("日常推广"), money("200"), Value::Int(10000), Value::Int(300), Value::Int(40), Value::Int(12), money("1500")]),
-        // The same campaign name on another channel is another row.
-        rec(3, vec![Value::Date(day), txt("万相台"), txt("日常推广"), money("100.25"), m(), m(), m(), m(), m()]),
-    ]);
+    replace_day(
+        &mut ts.store,
+        Dataset::Ads,
+        day,
+        "ads.csv",
+        &[
+            rec(
+                2,
+                vec![
+                    Value::Date(day),
+                    txt("直通车"),
+                    txt("日常推广"),
+                    money("200"),
+                    Value::Int(10000),
+                    Value::Int(300),
+                    Value::Int(40),
+                    Value::Int(12),
+                    money("1500"),
+                ],
+            ),
+            // The same campaign name on another channel is another row.
+            rec(
+                3,
+                vec![
+                    Value::Date(day),
+                    txt("万相台"),
+                    txt("日常推广"),
+                    money("100.25"),
+                    m(),
+                    m(),
+                    m(),
+                    m(),
+                    m(),
+                ],
+            ),
+        ],
+    );
     let ads = ts.store.ads_between(day, d("2026-11-23")).unwrap();
     assert_eq!(ads.len(), 2);
-    let ztc = ads.iter().find(|a| a.channel.as_deref() == Some("直通车")).unwrap();
-    assert_eq!((ztc.campaign.as_str(), ztc.spend, ztc.revenue), ("日常推广", dec("200"), Some(dec("1500"))));
-    assert_eq!((ztc.impressions, ztc.clicks, ztc.cart_adds, ztc.orders), (Some(10000), Some(300), Some(40), Some(12)));
-    let wxt = ads.iter().find(|a| a.channel.as_deref() == Some("万相台")).unwrap();
+    let ztc = ads
+        .iter()
+        .find(|a| a.channel.as_deref() == Some("直通车"))
+        .unwrap();
+    assert_eq!(
+        (ztc.campaign.as_str(), ztc.spend, ztc.revenue),
+        ("日常推广", dec("200"), Some(dec("1500")))
+    );
+    assert_eq!(
+        (ztc.impressions, ztc.clicks, ztc.cart_adds, ztc.orders),
+        (Some(10000), Some(300), Some(40), Some(12))
+    );
+    let wxt = ads
+        .iter()
+        .find(|a| a.channel.as_deref() == Some("万相台"))
+        .unwrap();
     assert_eq!((wxt.spend, wxt.revenue), (dec("100.25"), None));
 
-    replace_day(&mut ts.store, Dataset::Targets, d("2026-11-01"), "targets.csv", &[
-        rec(2, vec![txt("2026-11"), txt("gross_sales"), Value::Decimal(dec("1500000"))]),
-        rec(3, vec![txt("2026-11"), txt("visitors"), Value::Int(300000)]),
-        rec(4, vec![txt("2026-12"), txt("gross_sales"), Value::Decimal(dec("2000000"))]),
-    ]);
+    replace_day(
+        &mut ts.store,
+        Dataset::Targets,
+        d("2026-11-01"),
+        "targets.csv",
+        &[
+            rec(
+                2,
+                vec![
+                    txt("2026-11"),
+                    txt("gross_sales"),
+                    Value::Decimal(dec("1500000")),
+                ],
+            ),
+            rec(3, vec![txt("2026-11"), txt("visitors"), Value::Int(300000)]),
+            rec(
+                4,
+                vec![
+                    txt("2026-12"),
+                    txt("gross_sales"),
+                    Value::Decimal(dec("2000000")),
+                ],
+            ),
+        ],
+    );
     let targets = ts.store.targets_for_month("2026-11").unwrap();
-    let got: Vec<_> = targets.iter().map(|t| (t.metric.as_str(), t.target)).collect();
-    assert_eq!(got, vec![("gross_sales", dec("1500000")), ("visitors", dec("300000"))]);
+    let got: Vec<_> = targets
+        .iter()
+        .map(|t| (t.metric.as_str(), t.target))
+        .collect();
+    assert_eq!(
+        got,
+        vec![("gross_sales", dec("1500000")), ("visitors", dec("300000"))]
+    );
     assert!(ts.store.targets_for_month("2026-10").unwrap().is_empty());
 }
 
@@ -341,11 +652,16 @@ fn purchases_stream_in_member_order_and_skip_non_purchases() {
     let mut windowed = Vec::new();
     let (s, e) = sh_day_22();
     ts.store
-        .for_each_purchase(Some(s), e, SHANGHAI, |m, _, net| windowed.push((m.to_owned(), net)))
+        .for_each_purchase(Some(s), e, SHANGHAI, |m, _, net| {
+            windowed.push((m.to_owned(), net))
+        })
         .unwrap();
     assert_eq!(
         windowed,
-        vec![("alice".to_owned(), dec("100")), ("bob".to_owned(), dec("30"))]
+        vec![
+            ("alice".to_owned(), dec("100")),
+            ("bob".to_owned(), dec("30"))
+        ]
     );
 }
 
@@ -374,12 +690,19 @@ fn row_counts_cover_every_dataset() {
     let mut ts = fresh();
     seed_orders(&mut ts.store);
     assert_eq!(
-        ts.store.row_counts_by_day(Dataset::Orders, d("2026-11-22"), d("2026-11-24")).unwrap(),
+        ts.store
+            .row_counts_by_day(Dataset::Orders, d("2026-11-22"), d("2026-11-24"))
+            .unwrap(),
         BTreeMap::from([(d("2026-11-22"), 5), (d("2026-11-23"), 1)])
     );
     for ds in Dataset::ALL {
         if ds != Dataset::Orders {
-            assert!(ts.store.row_counts_by_day(ds, d("2026-01-01"), d("2027-01-01")).unwrap().is_empty());
+            assert!(
+                ts.store
+                    .row_counts_by_day(ds, d("2026-01-01"), d("2027-01-01"))
+                    .unwrap()
+                    .is_empty()
+            );
         }
     }
 }

@@ -19,7 +19,7 @@ use super::codec::{
     instant_to_i64, instant_to_ns, is_shop_total_source, money_to_i64,
 };
 use super::error::{Context, StoreError};
-use super::schema::{date_column_field, insert_sql, stored_fields, table_name};
+use super::schema::{date_column_field, deferrable_indexes, insert_sql, stored_fields, table_name};
 use crate::model::{Dataset, FieldKind, FieldSpec, Record, Value};
 
 const FILES: &str = "ingested_files";
@@ -82,9 +82,8 @@ const FILE_COLUMNS: &str =
 impl Store {
     /// Every registered file of `dataset`, by date then path.
     pub fn registered_files(&self, dataset: Dataset) -> Result<Vec<RegisteredFile>, StoreError> {
-        let sql = format!(
-            "SELECT {FILE_COLUMNS} FROM {FILES} WHERE dataset = ?1 ORDER BY date, path"
-        );
+        let sql =
+            format!("SELECT {FILE_COLUMNS} FROM {FILES} WHERE dataset = ?1 ORDER BY date, path");
         let mut stmt = self.conn.prepare_cached(&sql).ctx(FILES, "list")?;
         let rows = stmt
             .query_map([dataset.name()], |r| Ok(read_file_row(dataset, r)))
@@ -107,7 +106,10 @@ impl Store {
             "SELECT {FILE_COLUMNS} FROM {FILES} WHERE dataset = ?1 AND sha256 = ?2 \
              ORDER BY ingested_at LIMIT 1"
         );
-        let mut stmt = self.conn.prepare_cached(&sql).ctx(FILES, "find by sha256")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(&sql)
+            .ctx(FILES, "find by sha256")?;
         stmt.query_row(params![dataset.name(), sha256], |r| {
             Ok(read_file_row(dataset, r))
         })
@@ -120,9 +122,27 @@ impl Store {
     /// [`Ingest::commit`]; dropping the `Ingest` rolls it back. `tz` is the
     /// shop's zone, which dates orders by their creation time.
     pub fn begin_ingest(&mut self, dataset: Dataset, tz: Tz) -> Result<Ingest<'_>, StoreError> {
+        self.begin(dataset, tz, false)
+    }
+
+    /// Like [`Store::begin_ingest`], for loads that are large next to what
+    /// the table holds (a year's import into a fresh store): secondary
+    /// indexes are dropped for the load and rebuilt at commit, in the same
+    /// transaction, so a rollback restores them. The rebuild reads the whole
+    /// table, which is why a daily ingest does not use this.
+    pub fn begin_bulk_ingest(
+        &mut self,
+        dataset: Dataset,
+        tz: Tz,
+    ) -> Result<Ingest<'_>, StoreError> {
+        self.begin(dataset, tz, true)
+    }
+
+    fn begin(&mut self, dataset: Dataset, tz: Tz, bulk: bool) -> Result<Ingest<'_>, StoreError> {
         let table = table_name(dataset);
         let conn: &Connection = &self.conn;
-        conn.execute_batch("BEGIN IMMEDIATE").ctx(table, "begin ingest")?;
+        conn.execute_batch("BEGIN IMMEDIATE")
+            .ctx(table, "begin ingest")?;
         let mut ingest = Ingest {
             conn,
             dataset,
@@ -143,9 +163,16 @@ impl Store {
                 files: Vec::new(),
             },
             open: true,
+            deferred: Vec::new(),
         };
+        if bulk {
+            ingest.defer_indexes()?;
+        }
         // Prepared after BEGIN so a failure here still rolls back via Drop.
-        ingest.insert = Some(conn.prepare(&insert_sql(dataset)).ctx(table, "prepare insert")?);
+        ingest.insert = Some(
+            conn.prepare(&insert_sql(dataset))
+                .ctx(table, "prepare insert")?,
+        );
         Ok(ingest)
     }
 }
@@ -206,11 +233,33 @@ pub struct Ingest<'s> {
     day_text: Option<(NaiveDate, String)>,
     summary: IngestSummary,
     open: bool,
+    /// `CREATE INDEX` statements of indexes dropped for a bulk load.
+    deferred: Vec<String>,
 }
 
 impl Ingest<'_> {
     pub fn dataset(&self) -> Dataset {
         self.dataset
+    }
+
+    fn defer_indexes(&mut self) -> Result<(), StoreError> {
+        for name in deferrable_indexes(self.dataset) {
+            let sql: Option<String> = self
+                .conn
+                .query_row(
+                    "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1",
+                    [name],
+                    |r| r.get(0),
+                )
+                .optional()
+                .ctx(self.table, "read index definition")?;
+            let Some(sql) = sql else { continue };
+            self.conn
+                .execute_batch(&format!("DROP INDEX {name}"))
+                .ctx(self.table, "drop index for bulk load")?;
+            self.deferred.push(sql);
+        }
+        Ok(())
     }
 
     /// The day a record belongs to: an order's creation date in the shop's
@@ -235,7 +284,10 @@ impl Ingest<'_> {
     /// the new export's rows). Returns how many rows went.
     pub fn clear_day(&mut self, day: NaiveDate) -> Result<u64, StoreError> {
         let sql = format!("DELETE FROM {} WHERE day = ?1", self.table);
-        let mut stmt = self.conn.prepare_cached(&sql).ctx(self.table, "clear day")?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(&sql)
+            .ctx(self.table, "clear day")?;
         let n = stmt
             .execute([date_to_text(day)])
             .ctx(self.table, "clear day")? as u64;
@@ -263,7 +315,8 @@ impl Ingest<'_> {
                 format!("row is dated {d} but was handed in for {day}"),
             ));
         }
-        let row = i64::try_from(rec.row).map_err(|_| value_err("row", "row number too large".into()))?;
+        let row =
+            i64::try_from(rec.row).map_err(|_| value_err("row", "row number too large".into()))?;
         if self.day_text.as_ref().is_none_or(|(d, _)| *d != day) {
             self.day_text = Some((day, date_to_text(day)));
             self.summary.days.insert(day);
@@ -310,16 +363,18 @@ impl Ingest<'_> {
         bind(stmt, n + 1, BindValue::Text(day_text))?;
         bind(stmt, n + 2, BindValue::Text(file))?;
         bind(stmt, n + 3, BindValue::Int(row))?;
-        let written = stmt.raw_execute().map_err(|source| match source.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::ConstraintViolation) => {
-                value_err("row", format!("rejected by the store: {source}"))
-            }
-            _ => StoreError::Sql {
-                table,
-                op: "insert",
-                source,
-            },
-        })?;
+        let written = stmt
+            .raw_execute()
+            .map_err(|source| match source.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::ConstraintViolation) => {
+                    value_err("row", format!("rejected by the store: {source}"))
+                }
+                _ => StoreError::Sql {
+                    table,
+                    op: "insert",
+                    source,
+                },
+            })?;
         self.summary.rows_written += written as u64;
         Ok(())
     }
@@ -364,7 +419,14 @@ impl Ingest<'_> {
     pub fn commit(mut self) -> Result<IngestSummary, StoreError> {
         // Finalise the insert statement first; COMMIT does not need it.
         self.insert = None;
-        self.conn.execute_batch("COMMIT").ctx(self.table, "commit")?;
+        for sql in std::mem::take(&mut self.deferred) {
+            self.conn
+                .execute_batch(&sql)
+                .ctx(self.table, "rebuild index after bulk load")?;
+        }
+        self.conn
+            .execute_batch("COMMIT")
+            .ctx(self.table, "commit")?;
         self.open = false;
         tracing::debug!(
             dataset = %self.dataset,
