@@ -335,6 +335,19 @@ fn products_and_unit_costs() {
         5
     );
 
+    let units = ts
+        .store
+        .product_units_between(d("2026-11-21"), d("2026-11-23"))
+        .unwrap();
+    assert_eq!(
+        units,
+        HashMap::from([
+            ("S1".to_owned(), 5),
+            ("S2".to_owned(), 0),
+            ("S3".to_owned(), 0)
+        ])
+    );
+
     let costs = ts.store.latest_unit_costs(d("2026-11-21")).unwrap();
     // S2 has no cost on the 21st: the 20th's is the latest known.
     assert_eq!(
@@ -705,4 +718,49 @@ fn row_counts_cover_every_dataset() {
             );
         }
     }
+}
+
+#[test]
+fn a_corrupt_stored_value_is_an_error_naming_table_and_column() {
+    let mut ts = fresh();
+    let day = d("2026-11-22");
+    replace_day(
+        &mut ts.store,
+        Dataset::Service,
+        day,
+        "service.csv",
+        &[rec(
+            2,
+            vec![
+                Value::Date(day),
+                txt("小美"),
+                m(),
+                m(),
+                m(),
+                txt_num("18.5"),
+                m(),
+            ],
+        )],
+    );
+    ts.store
+        .connection()
+        .execute("UPDATE service SET avg_response_seconds = 'fast'", [])
+        .unwrap();
+    let err = ts.store.service_between(day, d("2026-11-23")).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            storepulse::store::StoreError::Corrupt {
+                table: "service",
+                column: "avg_response_seconds",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("fast"), "{err}");
+}
+
+fn txt_num(s: &str) -> Value {
+    Value::Decimal(dec(s))
 }

@@ -143,12 +143,32 @@ impl Store {
         let conn: &Connection = &self.conn;
         conn.execute_batch("BEGIN IMMEDIATE")
             .ctx(table, "begin ingest")?;
-        let mut ingest = Ingest {
+        let prepared = (|| {
+            let deferred = if bulk {
+                defer_indexes(conn, dataset)?
+            } else {
+                Vec::new()
+            };
+            let insert = conn
+                .prepare(&insert_sql(dataset))
+                .ctx(table, "prepare insert")?;
+            Ok((deferred, insert))
+        })();
+        let (deferred, insert) = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                if let Err(rb) = conn.execute_batch("ROLLBACK") {
+                    tracing::error!(dataset = %dataset, error = %rb, "ingest rollback failed");
+                }
+                return Err(e);
+            }
+        };
+        Ok(Ingest {
             conn,
             dataset,
             table,
             tz,
-            insert: None,
+            insert,
             fields: stored_fields(dataset),
             date_index: date_column_field(dataset).and_then(|f| dataset.field_index(f)),
             source_index: (dataset == Dataset::Traffic)
@@ -163,18 +183,31 @@ impl Store {
                 files: Vec::new(),
             },
             open: true,
-            deferred: Vec::new(),
-        };
-        if bulk {
-            ingest.defer_indexes()?;
-        }
-        // Prepared after BEGIN so a failure here still rolls back via Drop.
-        ingest.insert = Some(
-            conn.prepare(&insert_sql(dataset))
-                .ctx(table, "prepare insert")?,
-        );
-        Ok(ingest)
+            deferred,
+        })
     }
+}
+
+/// Drops the dataset's deferrable indexes, returning the statements that
+/// rebuild them.
+fn defer_indexes(conn: &Connection, dataset: Dataset) -> Result<Vec<String>, StoreError> {
+    let table = table_name(dataset);
+    let mut deferred = Vec::new();
+    for name in deferrable_indexes(dataset) {
+        let sql: Option<String> = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()
+            .ctx(table, "read index definition")?;
+        let Some(sql) = sql else { continue };
+        conn.execute_batch(&format!("DROP INDEX {name}"))
+            .ctx(table, "drop index for bulk load")?;
+        deferred.push(sql);
+    }
+    Ok(deferred)
 }
 
 fn read_file_row(dataset: Dataset, r: &Row<'_>) -> Result<RegisteredFile, StoreError> {
@@ -222,8 +255,7 @@ pub struct Ingest<'s> {
     dataset: Dataset,
     table: &'static str,
     tz: Tz,
-    /// Always `Some` once `begin_ingest` returns.
-    insert: Option<Statement<'s>>,
+    insert: Statement<'s>,
     fields: Vec<(usize, &'static FieldSpec)>,
     /// The record's `date` field, stored as `day`.
     date_index: Option<usize>,
@@ -240,26 +272,6 @@ pub struct Ingest<'s> {
 impl Ingest<'_> {
     pub fn dataset(&self) -> Dataset {
         self.dataset
-    }
-
-    fn defer_indexes(&mut self) -> Result<(), StoreError> {
-        for name in deferrable_indexes(self.dataset) {
-            let sql: Option<String> = self
-                .conn
-                .query_row(
-                    "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1",
-                    [name],
-                    |r| r.get(0),
-                )
-                .optional()
-                .ctx(self.table, "read index definition")?;
-            let Some(sql) = sql else { continue };
-            self.conn
-                .execute_batch(&format!("DROP INDEX {name}"))
-                .ctx(self.table, "drop index for bulk load")?;
-            self.deferred.push(sql);
-        }
-        Ok(())
     }
 
     /// The day a record belongs to: an order's creation date in the shop's
@@ -321,14 +333,7 @@ impl Ingest<'_> {
             self.day_text = Some((day, date_to_text(day)));
             self.summary.days.insert(day);
         }
-        let Some(stmt) = self.insert.as_mut() else {
-            // begin_ingest sets the statement before handing the Ingest out.
-            return Err(StoreError::Sql {
-                table: self.table,
-                op: "insert",
-                source: rusqlite::Error::InvalidQuery,
-            });
-        };
+        let stmt = &mut self.insert;
         let table = self.table;
         let bind = |stmt: &mut Statement<'_>, p: usize, v: BindValue<'_>| {
             match v {
@@ -417,8 +422,6 @@ impl Ingest<'_> {
 
     /// Makes everything written visible at once.
     pub fn commit(mut self) -> Result<IngestSummary, StoreError> {
-        // Finalise the insert statement first; COMMIT does not need it.
-        self.insert = None;
         for sql in std::mem::take(&mut self.deferred) {
             self.conn
                 .execute_batch(&sql)
@@ -451,7 +454,6 @@ impl Ingest<'_> {
 impl Drop for Ingest<'_> {
     fn drop(&mut self) {
         if self.open {
-            self.insert = None;
             if let Err(e) = self.conn.execute_batch("ROLLBACK") {
                 tracing::error!(dataset = %self.dataset, error = %e, "ingest rollback failed");
             } else {

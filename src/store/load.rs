@@ -67,6 +67,8 @@ pub(crate) const SQL_PRODUCTS: &str = "SELECT day, sku_id, title, category, stat
      unit_cost, stock, visitors, page_views, cart_users, fav_users, paid_buyers, paid_units, \
      paid_amount, refund_amount, bounce_rate, listed_at, file, \"row\" FROM products \
      WHERE day >= ?1 AND day < ?2 ORDER BY day, sku_id";
+pub(crate) const SQL_PRODUCT_UNITS: &str = "SELECT sku_id, coalesce(sum(paid_units), 0) \
+     FROM products WHERE day >= ?1 AND day < ?2 GROUP BY sku_id";
 // SQLite takes the bare column unit_cost from the row holding max(day).
 pub(crate) const SQL_LATEST_COSTS: &str = "SELECT sku_id, unit_cost, max(day) FROM products \
      WHERE unit_cost IS NOT NULL AND day <= ?1 GROUP BY sku_id";
@@ -336,6 +338,23 @@ impl Store {
         )
     }
 
+    /// Units sold per SKU over the days in `[day_start, day_end)`, summed in
+    /// the database (a 90-day window of a large catalogue is millions of
+    /// rows); SKUs with rows but no `paid_units` count 0.
+    pub fn product_units_between(
+        &self,
+        day_start: NaiveDate,
+        day_end: NaiveDate,
+    ) -> Result<HashMap<String, i64>, StoreError> {
+        let pairs = self.collect(
+            "products",
+            SQL_PRODUCT_UNITS,
+            day_range(day_start, day_end),
+            |c| Ok((c.get::<String>(0)?, c.get::<i64>(1)?)),
+        )?;
+        Ok(pairs.into_iter().collect())
+    }
+
     /// Product rows of one day.
     pub fn products_on(&self, day: NaiveDate) -> Result<Vec<ProductFact>, StoreError> {
         self.products_between(day, day + Days::new(1))
@@ -566,6 +585,7 @@ mod tests {
             SQL_TRAFFIC,
             SQL_PRODUCTS,
             SQL_LATEST_COST_ONE,
+            SQL_PRODUCT_UNITS,
             SQL_MEMBERS,
             SQL_MEMBERS_JOINED,
             SQL_SERVICE,
