@@ -674,3 +674,13 @@ fn a_bulk_ingest_rebuilds_its_indexes_or_rolls_back_with_them() {
         vec![("m1".to_owned(), dec("10.5")), ("m2".to_owned(), dec("20"))]
     );
 }
+
+#[test]
+fn a_file_that_is_not_a_store_is_an_open_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    std::fs::write(&path, "order_id,member_id\n1,2\n".repeat(200)).unwrap();
+    let err = Store::open(&path).err().expect("must fail");
+    assert!(matches!(err, StoreError::Open { .. }), "{err}");
+    assert!(err.to_string().contains("store.db"), "{err}");
+}

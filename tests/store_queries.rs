@@ -764,3 +764,72 @@ fn a_corrupt_stored_value_is_an_error_naming_table_and_column() {
 fn txt_num(s: &str) -> Value {
     Value::Decimal(dec(s))
 }
+
+#[test]
+fn purchases_are_ordered_by_member_id_bytes() {
+    let mut ts = fresh();
+    let day = d("2026-11-22");
+    replace_day(
+        &mut ts.store,
+        Dataset::Orders,
+        day,
+        "o.csv",
+        &[
+            order(
+                2,
+                "1",
+                "阿明",
+                "2026-11-22T01:00:00Z",
+                Some("2026-11-22T01:00:00Z"),
+                "paid",
+                "1",
+                None,
+            ),
+            order(
+                3,
+                "2",
+                "alice",
+                "2026-11-22T02:00:00Z",
+                Some("2026-11-22T02:00:00Z"),
+                "paid",
+                "1",
+                None,
+            ),
+            order(
+                4,
+                "3",
+                "Bob",
+                "2026-11-22T03:00:00Z",
+                Some("2026-11-22T03:00:00Z"),
+                "paid",
+                "1",
+                None,
+            ),
+            order(
+                5,
+                "4",
+                "alice",
+                "2026-11-22T00:30:00Z",
+                Some("2026-11-22T00:30:00Z"),
+                "paid",
+                "2",
+                None,
+            ),
+        ],
+    );
+    let mut seen = Vec::new();
+    ts.store
+        .for_each_purchase(None, t("2026-11-23T00:00:00Z"), SHANGHAI, |m, _, net| {
+            seen.push((m.to_owned(), net))
+        })
+        .unwrap();
+    assert_eq!(
+        seen,
+        vec![
+            ("Bob".to_owned(), dec("1")),
+            ("alice".to_owned(), dec("2")),
+            ("alice".to_owned(), dec("1")),
+            ("阿明".to_owned(), dec("1")),
+        ]
+    );
+}
