@@ -696,6 +696,16 @@ fn first_paid_order_over_the_whole_history() {
             ("carol".to_owned(), t("2026-11-22T02:05:00Z")),
         ])
     );
+    // Buyers of the Shanghai 22nd: alice (A1, B4), bob (B1), carol (B2).
+    let (s, e) = sh_day_22();
+    assert_eq!(
+        ts.store.first_paid_at_of_buyers_between(s, e).unwrap(),
+        HashMap::from([
+            ("alice".to_owned(), t("2026-11-21T16:10:00Z")),
+            ("bob".to_owned(), t("2026-11-21T02:01:00Z")),
+            ("carol".to_owned(), t("2026-11-22T02:05:00Z")),
+        ])
+    );
 }
 
 #[test]
