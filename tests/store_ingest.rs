@@ -620,3 +620,67 @@ fn a_locked_store_is_a_transient_error() {
     assert!(err.is_transient(), "{err}");
     assert!(err.to_string().contains("orders"), "{err}");
 }
+
+fn index_names(store: &Store) -> Vec<String> {
+    let mut stmt = store
+        .connection()
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'orders' ORDER BY name")
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn a_bulk_ingest_rebuilds_its_indexes_or_rolls_back_with_them() {
+    let mut ts = fresh();
+    let before = index_names(&ts.store);
+    assert!(before.contains(&"orders_member_paid".to_owned()));
+    {
+        let mut ing = ts
+            .store
+            .begin_bulk_ingest(Dataset::Orders, SHANGHAI)
+            .unwrap();
+        ing.insert(d("2026-11-22"), &day_orders("1")[0], "year.csv")
+            .unwrap();
+    }
+    assert_eq!(
+        index_names(&ts.store),
+        before,
+        "rollback restores dropped indexes"
+    );
+    assert_eq!(count(&ts.store, "orders"), 0);
+
+    let mut ing = ts
+        .store
+        .begin_bulk_ingest(Dataset::Orders, SHANGHAI)
+        .unwrap();
+    let day = d("2026-11-22");
+    ing.clear_day(day).unwrap();
+    for r in day_orders("20") {
+        ing.insert(day, &r, "year.csv").unwrap();
+    }
+    ing.commit().unwrap();
+    assert_eq!(index_names(&ts.store), before);
+    let mut firsts = Vec::new();
+    ts.store
+        .for_each_purchase(None, t("2026-11-23T00:00:00Z"), SHANGHAI, |m, _, net| {
+            firsts.push((m.to_owned(), net))
+        })
+        .unwrap();
+    assert_eq!(
+        firsts,
+        vec![("m1".to_owned(), dec("10.5")), ("m2".to_owned(), dec("20"))]
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_store_is_an_open_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    std::fs::write(&path, "order_id,member_id\n1,2\n".repeat(200)).unwrap();
+    let err = Store::open(&path).err().expect("must fail");
+    assert!(matches!(err, StoreError::Open { .. }), "{err}");
+    assert!(err.to_string().contains("store.db"), "{err}");
+}

@@ -57,6 +57,7 @@ pub fn fresh() -> TestStore {
 }
 
 /// An order: created, optional paid time, status, paid and refund amounts.
+#[allow(clippy::too_many_arguments)]
 pub fn order(
     row: u64,
     id: &str,

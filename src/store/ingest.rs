@@ -19,7 +19,7 @@ use super::codec::{
     instant_to_i64, instant_to_ns, is_shop_total_source, money_to_i64,
 };
 use super::error::{Context, StoreError};
-use super::schema::{date_column_field, insert_sql, stored_fields, table_name};
+use super::schema::{date_column_field, deferrable_indexes, insert_sql, stored_fields, table_name};
 use crate::model::{Dataset, FieldKind, FieldSpec, Record, Value};
 
 const FILES: &str = "ingested_files";
@@ -122,16 +122,53 @@ impl Store {
     /// [`Ingest::commit`]; dropping the `Ingest` rolls it back. `tz` is the
     /// shop's zone, which dates orders by their creation time.
     pub fn begin_ingest(&mut self, dataset: Dataset, tz: Tz) -> Result<Ingest<'_>, StoreError> {
+        self.begin(dataset, tz, false)
+    }
+
+    /// Like [`Store::begin_ingest`], for loads that are large next to what
+    /// the table holds (a year's import into a fresh store): secondary
+    /// indexes are dropped for the load and rebuilt at commit, in the same
+    /// transaction, so a rollback restores them. The rebuild reads the whole
+    /// table, which is why a daily ingest does not use this.
+    pub fn begin_bulk_ingest(
+        &mut self,
+        dataset: Dataset,
+        tz: Tz,
+    ) -> Result<Ingest<'_>, StoreError> {
+        self.begin(dataset, tz, true)
+    }
+
+    fn begin(&mut self, dataset: Dataset, tz: Tz, bulk: bool) -> Result<Ingest<'_>, StoreError> {
         let table = table_name(dataset);
         let conn: &Connection = &self.conn;
         conn.execute_batch("BEGIN IMMEDIATE")
             .ctx(table, "begin ingest")?;
-        let mut ingest = Ingest {
+        let prepared = (|| {
+            let deferred = if bulk {
+                defer_indexes(conn, dataset)?
+            } else {
+                Vec::new()
+            };
+            let insert = conn
+                .prepare(&insert_sql(dataset))
+                .ctx(table, "prepare insert")?;
+            Ok((deferred, insert))
+        })();
+        let (deferred, insert) = match prepared {
+            Ok(p) => p,
+            Err(e) => {
+                if let Err(rb) = conn.execute_batch("ROLLBACK") {
+                    tracing::error!(dataset = %dataset, error = %rb, "ingest rollback failed");
+                }
+                return Err(e);
+            }
+        };
+        Ok(Ingest {
             conn,
             dataset,
             table,
             tz,
-            insert: None,
+            insert,
             fields: stored_fields(dataset),
             date_index: date_column_field(dataset).and_then(|f| dataset.field_index(f)),
             source_index: (dataset == Dataset::Traffic)
@@ -146,14 +183,31 @@ impl Store {
                 files: Vec::new(),
             },
             open: true,
-        };
-        // Prepared after BEGIN so a failure here still rolls back via Drop.
-        ingest.insert = Some(
-            conn.prepare(&insert_sql(dataset))
-                .ctx(table, "prepare insert")?,
-        );
-        Ok(ingest)
+            deferred,
+        })
     }
+}
+
+/// Drops the dataset's deferrable indexes, returning the statements that
+/// rebuild them.
+fn defer_indexes(conn: &Connection, dataset: Dataset) -> Result<Vec<String>, StoreError> {
+    let table = table_name(dataset);
+    let mut deferred = Vec::new();
+    for name in deferrable_indexes(dataset) {
+        let sql: Option<String> = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .optional()
+            .ctx(table, "read index definition")?;
+        let Some(sql) = sql else { continue };
+        conn.execute_batch(&format!("DROP INDEX {name}"))
+            .ctx(table, "drop index for bulk load")?;
+        deferred.push(sql);
+    }
+    Ok(deferred)
 }
 
 fn read_file_row(dataset: Dataset, r: &Row<'_>) -> Result<RegisteredFile, StoreError> {
@@ -201,8 +255,7 @@ pub struct Ingest<'s> {
     dataset: Dataset,
     table: &'static str,
     tz: Tz,
-    /// Always `Some` once `begin_ingest` returns.
-    insert: Option<Statement<'s>>,
+    insert: Statement<'s>,
     fields: Vec<(usize, &'static FieldSpec)>,
     /// The record's `date` field, stored as `day`.
     date_index: Option<usize>,
@@ -212,6 +265,8 @@ pub struct Ingest<'s> {
     day_text: Option<(NaiveDate, String)>,
     summary: IngestSummary,
     open: bool,
+    /// `CREATE INDEX` statements of indexes dropped for a bulk load.
+    deferred: Vec<String>,
 }
 
 impl Ingest<'_> {
@@ -278,14 +333,7 @@ impl Ingest<'_> {
             self.day_text = Some((day, date_to_text(day)));
             self.summary.days.insert(day);
         }
-        let Some(stmt) = self.insert.as_mut() else {
-            // begin_ingest sets the statement before handing the Ingest out.
-            return Err(StoreError::Sql {
-                table: self.table,
-                op: "insert",
-                source: rusqlite::Error::InvalidQuery,
-            });
-        };
+        let stmt = &mut self.insert;
         let table = self.table;
         let bind = |stmt: &mut Statement<'_>, p: usize, v: BindValue<'_>| {
             match v {
@@ -374,8 +422,11 @@ impl Ingest<'_> {
 
     /// Makes everything written visible at once.
     pub fn commit(mut self) -> Result<IngestSummary, StoreError> {
-        // Finalise the insert statement first; COMMIT does not need it.
-        self.insert = None;
+        for sql in std::mem::take(&mut self.deferred) {
+            self.conn
+                .execute_batch(&sql)
+                .ctx(self.table, "rebuild index after bulk load")?;
+        }
         self.conn
             .execute_batch("COMMIT")
             .ctx(self.table, "commit")?;
@@ -403,7 +454,6 @@ impl Ingest<'_> {
 impl Drop for Ingest<'_> {
     fn drop(&mut self) {
         if self.open {
-            self.insert = None;
             if let Err(e) = self.conn.execute_batch("ROLLBACK") {
                 tracing::error!(dataset = %self.dataset, error = %e, "ingest rollback failed");
             } else {

@@ -201,8 +201,7 @@ impl Store {
         Ok(out)
     }
 
-    /// The run of `(job, period)` whose latest attempt is the newest, if any
-    /// attempt exists.
+    /// The latest attempt of `(job, period)`, if it ever ran.
     pub fn latest_attempt(&self, job: &str, period: &str) -> Result<Option<RunRecord>, StoreError> {
         let sql = format!(
             "SELECT {RUN_COLUMNS} FROM runs WHERE job = ?1 AND period = ?2 \
