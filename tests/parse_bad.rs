@@ -294,3 +294,31 @@ fn an_html_page_saved_as_xls_is_named_as_such() {
     .unwrap_err();
     assert!(matches!(e, ParseError::Html { .. }), "{e:?}");
 }
+
+#[test]
+fn text_already_mangled_into_replacement_characters_is_refused() {
+    let csv = "\u{fffd}\u{fffd}\u{fffd}\u{fffd},\u{fffd}\u{fffd}\u{fffd}\n1,2\n";
+    let opts = ParseOptions::new(Dataset::Orders, "mangled.csv");
+    let e = parse_reader(csv.as_bytes(), "csv", &opts, &mut |_| {}).unwrap_err();
+    assert!(matches!(e, ParseError::Encoding { .. }), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "mangled.csv: the text is full of replacement characters (\u{fffd}): it was decoded with the wrong encoding before it was saved; export it again from the platform"
+    );
+}
+
+#[test]
+fn short_rows_inside_the_file_read_absent_cells_as_empty() {
+    // Excel's CSV export drops trailing empty cells on some rows.
+    let csv = "订单编号,买家会员名,订单创建时间,订单状态,买家实际支付金额,退款金额,店铺名称\n1,a,2026-11-22 10:00:00,paid,5\n2,b,2026-11-22 10:00:00,paid\n3,c,2026-11-22 10:00:00,paid,7,1,旗舰店\n";
+    let opts = ParseOptions::new(Dataset::Orders, "short.csv");
+    let mut records = Vec::new();
+    let report = parse_reader(csv.as_bytes(), "csv", &opts, &mut |r| records.push(r)).unwrap();
+    let ids: Vec<_> = records.iter().map(|r| id(r).to_string()).collect();
+    assert_eq!(ids, vec!["1", "3"]);
+    assert_eq!(records[0].values[7], Value::Missing);
+    assert_eq!(
+        report.invalid[0].to_string(),
+        "short.csv: record 2 (line 3, column \"买家实际支付金额\"): missing required value"
+    );
+}

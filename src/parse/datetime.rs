@@ -208,7 +208,7 @@ pub(crate) fn serial_text(s: &str) -> Option<f64> {
 
 /// A `yyyymmdd` number (from text or a numeric cell).
 pub(crate) fn yyyymmdd(n: i64) -> Option<NaiveDate> {
-    if !(1000_01_01..=9999_12_31).contains(&n) {
+    if !(10_000_101..=99_991_231).contains(&n) {
         return None;
     }
     NaiveDate::from_ymd_opt((n / 10000) as i32, (n / 100 % 100) as u32, (n % 100) as u32)

@@ -267,14 +267,9 @@ impl<'a> Engine<'a> {
         if nonempty == 1 && row.cell(first).text().is_some_and(is_note_text) {
             return self.drop_row(DropReason::Note);
         }
-        if width < self.needed_width {
-            let reason = format!(
-                "row has {width} fields, the header has {}",
-                self.needed_width
-            );
-            self.reject_whole_row(row, line, width, reason);
-            return;
-        }
+        // A short row that is not the cut-off end of the file reads its
+        // absent cells as empty: Excel's CSV export drops trailing empty
+        // cells on some rows.
 
         self.scratch.clear();
         let mut rejected = false;

@@ -385,6 +385,21 @@ fn count_outside_quotes(line: &str, d: u8) -> usize {
     n
 }
 
+/// A file someone already decoded with the wrong encoding and saved again
+/// holds U+FFFD where its Chinese text was: as many of those as other
+/// non-ASCII characters means nothing readable is left.
+pub(crate) fn mostly_replacement_chars(text: &str) -> bool {
+    let (mut bad, mut other) = (0usize, 0usize);
+    for c in text.chars().filter(|c| !c.is_ascii()) {
+        if c == '\u{fffd}' {
+            bad += 1;
+        } else {
+            other += 1;
+        }
+    }
+    bad > 0 && bad >= other
+}
+
 /// An `.xls` from some platforms is really an HTML table; say so rather
 /// than failing to find a header.
 pub(crate) fn looks_like_html(text: &str) -> bool {
@@ -445,6 +460,15 @@ mod tests {
     }
 
     #[test]
+    fn replacement_characters() {
+        assert!(mostly_replacement_chars(
+            "\u{fffd}\u{fffd}\u{fffd},\u{fffd}\u{fffd}\n1,2"
+        ));
+        assert!(!mostly_replacement_chars("订单编号,金额\u{fffd}\n"));
+        assert!(!mostly_replacement_chars("a,b\n"));
+    }
+
+    #[test]
     fn containers_by_magic() {
         assert_eq!(container(b"PK\x03\x04rest"), Container::Zip);
         assert_eq!(
@@ -488,7 +512,7 @@ mod tests {
         src.read_to_end(&mut Vec::new()).unwrap();
         assert_eq!(src.record_start_line(2, 0), 1);
         assert_eq!(src.record_start_line(7, 0), 3);
-        assert_eq!(src.record_start_line(15, 1), 4);
+        assert_eq!(src.record_start_line(14, 1), 4);
         let mut src = TextSource::new(b"a\n\n\nb\nc".to_vec(), io::empty(), TextEncoding::Utf8);
         src.read_to_end(&mut Vec::new()).unwrap();
         assert_eq!(src.record_start_line(2, 0), 1);
