@@ -486,3 +486,24 @@ fn throughput_probe() {
         );
     }
 }
+
+#[test]
+fn utf16be_with_bom_and_pipe_delimited_text() {
+    let text = "会员ID|会员等级|积分\r\n\"m1\"|金卡|1,200\r\nm2||\r\n";
+    let mut bytes = vec![0xFE, 0xFF];
+    for u in text.encode_utf16() {
+        bytes.extend_from_slice(&u.to_be_bytes());
+    }
+    let opts = ParseOptions::new(Dataset::Members, "members.txt");
+    let mut records = Vec::new();
+    let report = parse_reader(&bytes[..], "txt", &opts, &mut |r| records.push(r)).unwrap();
+    assert_eq!(report.encoding, "UTF-16BE");
+    assert_eq!(report.delimiter, Some('|'));
+    let f = |n| Dataset::Members.field_index(n).unwrap();
+    assert_eq!(records.len(), 2);
+    assert_eq!(records[0].values[f("member_id")], t("m1"));
+    assert_eq!(records[0].values[f("level")], t("金卡"));
+    assert_eq!(records[0].values[f("points")], Value::Int(1200));
+    assert_eq!(records[1].row, 3);
+    assert_eq!(records[1].values[f("level")], M);
+}

@@ -167,6 +167,8 @@ pub(crate) struct TextSource<R> {
     /// How many newlines lie before the last record end asked about.
     newlines_passed: u64,
     last_passed: Option<u64>,
+    /// A read returned end of stream.
+    finished: bool,
 }
 
 impl<R: Read> TextSource<R> {
@@ -192,6 +194,7 @@ impl<R: Read> TextSource<R> {
             newlines: VecDeque::new(),
             newlines_passed: 0,
             last_passed: None,
+            finished: false,
         }
     }
 
@@ -236,6 +239,7 @@ impl<R: Read> TextSource<R> {
     }
 
     fn track(&mut self, data: &[u8]) {
+        self.finished |= data.is_empty();
         if let Some(&b) = data.last() {
             self.last_byte = Some(b);
         }
@@ -263,8 +267,10 @@ impl<R: Read> TextSource<R> {
             self.newlines_passed += 1;
             self.last_passed = Some(off);
         }
-        // A `\n` right before `end` terminates the record itself.
-        let terminator = u64::from(end > 0 && self.last_passed == Some(end - 1));
+        // A `\n` right before `end` terminates the record itself, unless the
+        // file ended inside a quoted field that swallowed it.
+        let swallowed = self.finished && end == self.emitted && self.open_quote();
+        let terminator = u64::from(end > 0 && self.last_passed == Some(end - 1) && !swallowed);
         (self.newlines_passed - terminator).saturating_sub(embedded) + 1
     }
 
