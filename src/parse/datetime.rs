@@ -4,8 +4,8 @@
 //! `strftime` patterns tried in turn: this runs once per cell of every row.
 
 use chrono::{
-    DateTime, Duration, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone,
-    Utc,
+    DateTime, Duration, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset,
+    TimeZone, Utc,
 };
 use chrono_tz::Tz;
 
@@ -160,14 +160,12 @@ pub(crate) fn localize(local: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
             let before = local - Duration::hours(6);
             let offset = match tz.from_local_datetime(&before) {
                 LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.offset().fix(),
-                LocalResult::None => FixedOffset::east_opt(0).unwrap_or(Utc.fix()),
+                LocalResult::None => Utc.fix(),
             };
             Utc.from_utc_datetime(&(local - Duration::seconds(i64::from(offset.local_minus_utc()))))
         }
     }
 }
-
-use chrono::Offset;
 
 /// An instant from a stamp: its own offset if it has one, else the shop's zone.
 pub(crate) fn stamp_instant(st: Stamp, tz: Tz) -> DateTime<Utc> {
