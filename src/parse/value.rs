@@ -65,6 +65,14 @@ impl fmt::Display for Cell<'_> {
 
 /// Trims ordinary and full-width spaces.
 pub(crate) fn trim(s: &str) -> &str {
+    // Most cells start and end with a visible ASCII character: skip the
+    // char-by-char scan for them.
+    if let (Some(f), Some(l)) = (s.as_bytes().first(), s.as_bytes().last())
+        && f.is_ascii_graphic()
+        && l.is_ascii_graphic()
+    {
+        return s;
+    }
     s.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
 }
 
