@@ -294,3 +294,89 @@ fn an_html_page_saved_as_xls_is_named_as_such() {
     .unwrap_err();
     assert!(matches!(e, ParseError::Html { .. }), "{e:?}");
 }
+
+#[test]
+fn text_already_mangled_into_replacement_characters_is_refused() {
+    let csv = "\u{fffd}\u{fffd}\u{fffd}\u{fffd},\u{fffd}\u{fffd}\u{fffd}\n1,2\n";
+    let opts = ParseOptions::new(Dataset::Orders, "mangled.csv");
+    let e = parse_reader(csv.as_bytes(), "csv", &opts, &mut |_| {}).unwrap_err();
+    assert!(matches!(e, ParseError::Encoding { .. }), "{e:?}");
+    assert_eq!(
+        e.to_string(),
+        "mangled.csv: the text is full of replacement characters (\u{fffd}): it was decoded with the wrong encoding before it was saved; export it again from the platform"
+    );
+}
+
+#[test]
+fn short_rows_inside_the_file_read_absent_cells_as_empty() {
+    // Excel's CSV export drops trailing empty cells on some rows.
+    let csv = "订单编号,买家会员名,订单创建时间,订单状态,买家实际支付金额,退款金额,店铺名称\n1,a,2026-11-22 10:00:00,paid,5\n2,b,2026-11-22 10:00:00,paid\n3,c,2026-11-22 10:00:00,paid,7,1,旗舰店\n";
+    let opts = ParseOptions::new(Dataset::Orders, "short.csv");
+    let mut records = Vec::new();
+    let report = parse_reader(csv.as_bytes(), "csv", &opts, &mut |r| records.push(r)).unwrap();
+    let ids: Vec<_> = records.iter().map(|r| id(r).to_string()).collect();
+    assert_eq!(ids, vec!["1", "3"]);
+    assert_eq!(records[0].values[7], Value::Missing);
+    assert_eq!(
+        report.invalid[0].to_string(),
+        "short.csv: record 2 (line 3, column \"买家实际支付金额\"): missing required value"
+    );
+}
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..2048), ext in "(csv|xlsx|xls|txt)") {
+            let opts = ParseOptions::new(Dataset::Orders, "fuzz");
+            let _ = parse_reader(&bytes[..], &ext, &opts, &mut |_| {});
+        }
+
+        #[test]
+        fn csv_like_text(
+            cells in proptest::collection::vec("[0-9a-z,;\"\\t\\r\\n ¥%=.\\-合计注：]{0,12}", 0..60),
+        ) {
+            let mut text = String::from("订单编号,买家会员名,订单创建时间,订单状态,买家实际支付金额\n");
+            for c in &cells {
+                text.push_str(c);
+            }
+            let opts = ParseOptions::new(Dataset::Orders, "fuzz.csv");
+            let mut n = 0u64;
+            if let Ok(report) = parse_reader(text.as_bytes(), "csv", &opts, &mut |_| n += 1) {
+                prop_assert_eq!(report.records, n);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_cut_off_summary_row_is_still_a_summary_and_a_quote_swallowing_the_end_is_caught() {
+    let opts = ParseOptions::new(Dataset::Orders, "cut.csv");
+    let head = "订单编号,买家会员名,订单创建时间,订单状态,买家实际支付金额\n1,a,2026-11-22 10:00:00,paid,5\n";
+    let report = parse_reader(
+        format!("{head}合计,,").as_bytes(),
+        "csv",
+        &opts,
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(report.records, 1);
+    assert_eq!(report.rows_rejected, 0);
+    assert_eq!(
+        report.dropped.get(&storepulse::parse::DropReason::Summary),
+        Some(&1)
+    );
+
+    // The open quote runs to the end, newline included.
+    let text = format!("{head}2,b,2026-11-22 10:00:00,paid,\"5\n");
+    let report = parse_reader(text.as_bytes(), "csv", &opts, &mut |_| {}).unwrap();
+    assert_eq!(report.records, 1);
+    assert_eq!(
+        report.invalid[0].to_string(),
+        "cut.csv: record 2 (line 3, column \"买家实际支付金额\"): truncated row: unterminated quote at end of file \"5\\n\""
+    );
+}

@@ -4,8 +4,8 @@
 //! `strftime` patterns tried in turn: this runs once per cell of every row.
 
 use chrono::{
-    DateTime, Duration, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone,
-    Utc,
+    DateTime, Duration, FixedOffset, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset,
+    TimeZone, Utc,
 };
 use chrono_tz::Tz;
 
@@ -160,14 +160,12 @@ pub(crate) fn localize(local: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
             let before = local - Duration::hours(6);
             let offset = match tz.from_local_datetime(&before) {
                 LocalResult::Single(t) | LocalResult::Ambiguous(t, _) => t.offset().fix(),
-                LocalResult::None => FixedOffset::east_opt(0).unwrap_or(Utc.fix()),
+                LocalResult::None => Utc.fix(),
             };
             Utc.from_utc_datetime(&(local - Duration::seconds(i64::from(offset.local_minus_utc()))))
         }
     }
 }
-
-use chrono::Offset;
 
 /// An instant from a stamp: its own offset if it has one, else the shop's zone.
 pub(crate) fn stamp_instant(st: Stamp, tz: Tz) -> DateTime<Utc> {
@@ -208,7 +206,7 @@ pub(crate) fn serial_text(s: &str) -> Option<f64> {
 
 /// A `yyyymmdd` number (from text or a numeric cell).
 pub(crate) fn yyyymmdd(n: i64) -> Option<NaiveDate> {
-    if !(1000_01_01..=9999_12_31).contains(&n) {
+    if !(10_000_101..=99_991_231).contains(&n) {
         return None;
     }
     NaiveDate::from_ymd_opt((n / 10000) as i32, (n / 100 % 100) as u32, (n % 100) as u32)

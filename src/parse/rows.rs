@@ -223,27 +223,6 @@ impl<'a> Engine<'a> {
             return;
         };
 
-        if let Some(end) = end {
-            let last_has_newline = row
-                .cell(width.saturating_sub(1))
-                .text()
-                .is_some_and(|t| t.contains('\n'));
-            let reason = if end.open_quote && (!end.newline || last_has_newline) {
-                Some("truncated row: unterminated quote at end of file".to_string())
-            } else if width < self.needed_width && !end.newline {
-                Some(format!(
-                    "truncated row: the file ends mid-row ({width} of {} fields)",
-                    self.needed_width
-                ))
-            } else {
-                None
-            };
-            if let Some(reason) = reason {
-                self.reject_whole_row(row, line, width, reason);
-                return;
-            }
-        }
-
         let key = self.key_col.map_or(Cell::Empty, |c| row.cell(c));
         match key.text() {
             Some(k) if is_summary_word(k) => return self.drop_row(DropReason::Summary),
@@ -267,15 +246,30 @@ impl<'a> Engine<'a> {
         if nonempty == 1 && row.cell(first).text().is_some_and(is_note_text) {
             return self.drop_row(DropReason::Note);
         }
-        if width < self.needed_width {
-            let reason = format!(
-                "row has {width} fields, the header has {}",
-                self.needed_width
-            );
-            self.reject_whole_row(row, line, width, reason);
-            return;
+        // Summary and note rows are dropped even when cut short; any other
+        // row the file ends in the middle of is rejected.
+        if let Some(end) = end {
+            let last_has_newline =
+                matches!(row.cell(width.saturating_sub(1)), Cell::Text(t) if t.contains('\n'));
+            let reason = if end.open_quote && (!end.newline || last_has_newline) {
+                Some("truncated row: unterminated quote at end of file".to_string())
+            } else if width < self.needed_width && !end.newline {
+                Some(format!(
+                    "truncated row: the file ends mid-row ({width} of {} fields)",
+                    self.needed_width
+                ))
+            } else {
+                None
+            };
+            if let Some(reason) = reason {
+                self.reject_whole_row(row, line, width, reason);
+                return;
+            }
         }
 
+        // A short row that is not the cut-off end of the file reads its
+        // absent cells as empty: Excel's CSV export drops trailing empty
+        // cells on some rows.
         self.scratch.clear();
         let mut rejected = false;
         let mut values = Vec::with_capacity(self.fields.len());

@@ -167,6 +167,8 @@ pub(crate) struct TextSource<R> {
     /// How many newlines lie before the last record end asked about.
     newlines_passed: u64,
     last_passed: Option<u64>,
+    /// A read returned end of stream.
+    finished: bool,
 }
 
 impl<R: Read> TextSource<R> {
@@ -192,6 +194,7 @@ impl<R: Read> TextSource<R> {
             newlines: VecDeque::new(),
             newlines_passed: 0,
             last_passed: None,
+            finished: false,
         }
     }
 
@@ -236,6 +239,7 @@ impl<R: Read> TextSource<R> {
     }
 
     fn track(&mut self, data: &[u8]) {
+        self.finished |= data.is_empty();
         if let Some(&b) = data.last() {
             self.last_byte = Some(b);
         }
@@ -263,8 +267,10 @@ impl<R: Read> TextSource<R> {
             self.newlines_passed += 1;
             self.last_passed = Some(off);
         }
-        // A `\n` right before `end` terminates the record itself.
-        let terminator = u64::from(end > 0 && self.last_passed == Some(end - 1));
+        // A `\n` right before `end` terminates the record itself, unless the
+        // file ended inside a quoted field that swallowed it.
+        let swallowed = self.finished && end == self.emitted && self.open_quote();
+        let terminator = u64::from(end > 0 && self.last_passed == Some(end - 1) && !swallowed);
         (self.newlines_passed - terminator).saturating_sub(embedded) + 1
     }
 
@@ -385,6 +391,21 @@ fn count_outside_quotes(line: &str, d: u8) -> usize {
     n
 }
 
+/// A file someone already decoded with the wrong encoding and saved again
+/// holds U+FFFD where its Chinese text was: as many of those as other
+/// non-ASCII characters means nothing readable is left.
+pub(crate) fn mostly_replacement_chars(text: &str) -> bool {
+    let (mut bad, mut other) = (0usize, 0usize);
+    for c in text.chars().filter(|c| !c.is_ascii()) {
+        if c == '\u{fffd}' {
+            bad += 1;
+        } else {
+            other += 1;
+        }
+    }
+    bad > 0 && bad >= other
+}
+
 /// An `.xls` from some platforms is really an HTML table; say so rather
 /// than failing to find a header.
 pub(crate) fn looks_like_html(text: &str) -> bool {
@@ -445,6 +466,15 @@ mod tests {
     }
 
     #[test]
+    fn replacement_characters() {
+        assert!(mostly_replacement_chars(
+            "\u{fffd}\u{fffd}\u{fffd},\u{fffd}\u{fffd}\n1,2"
+        ));
+        assert!(!mostly_replacement_chars("订单编号,金额\u{fffd}\n"));
+        assert!(!mostly_replacement_chars("a,b\n"));
+    }
+
+    #[test]
     fn containers_by_magic() {
         assert_eq!(container(b"PK\x03\x04rest"), Container::Zip);
         assert_eq!(
@@ -488,7 +518,7 @@ mod tests {
         src.read_to_end(&mut Vec::new()).unwrap();
         assert_eq!(src.record_start_line(2, 0), 1);
         assert_eq!(src.record_start_line(7, 0), 3);
-        assert_eq!(src.record_start_line(15, 1), 4);
+        assert_eq!(src.record_start_line(14, 1), 4);
         let mut src = TextSource::new(b"a\n\n\nb\nc".to_vec(), io::empty(), TextEncoding::Utf8);
         src.read_to_end(&mut Vec::new()).unwrap();
         assert_eq!(src.record_start_line(2, 0), 1);

@@ -43,6 +43,12 @@ pub(crate) fn parse_text<R: Read>(
             file: file.to_string(),
         });
     }
+    if text::mostly_replacement_chars(&sample) {
+        return Err(ParseError::Encoding {
+            file: file.to_string(),
+            detail: "the text is full of replacement characters (\u{fffd}): it was decoded with the wrong encoding before it was saved; export it again from the platform".to_string(),
+        });
+    }
     if text::looks_like_html(&sample) {
         return Err(ParseError::Html {
             file: file.to_string(),

@@ -65,6 +65,14 @@ impl fmt::Display for Cell<'_> {
 
 /// Trims ordinary and full-width spaces.
 pub(crate) fn trim(s: &str) -> &str {
+    // Most cells start and end with a visible ASCII character: skip the
+    // char-by-char scan for them.
+    if let (Some(f), Some(l)) = (s.as_bytes().first(), s.as_bytes().last())
+        && f.is_ascii_graphic()
+        && l.is_ascii_graphic()
+    {
+        return s;
+    }
     s.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}')
 }
 
@@ -102,9 +110,16 @@ pub(crate) fn convert(
     verbatim_text: bool,
 ) -> Result<Converted, Invalid> {
     let v = match cell {
+        Cell::Empty if verbatim_text => Value::Text(String::new()),
         Cell::Empty => Value::Missing,
         Cell::Text(raw) => return convert_text(kind, trim(raw), tz, verbatim_text),
         Cell::Error => return Err("cell holds an Excel error".into()),
+        // A number or date where a status belongs is a status nobody knows.
+        _ if matches!(kind, FieldKind::Status | FieldKind::ProductStatus) => {
+            return Ok(Converted::UnknownStatus(Value::Text(
+                OrderStatus::Unknown.as_str().to_string(),
+            )));
+        }
         Cell::Float(x) => convert_float(kind, x, tz)?,
         Cell::Int(i) => convert_int(kind, i, tz)?,
         Cell::Bool(b) => match kind {
@@ -680,5 +695,14 @@ mod tests {
         );
         assert!(convert(FieldKind::Money, Cell::Error, t, false).is_err());
         assert!(convert(FieldKind::Int, Cell::Float(2.5), t, false).is_err());
+        assert!(matches!(
+            convert(FieldKind::Status, Cell::Float(3.0), t, false),
+            Ok(Converted::UnknownStatus(Value::Text(s))) if s == "unknown"
+        ));
+        assert_eq!(ok(FieldKind::Text, Cell::Empty), Value::Missing);
+        match convert(FieldKind::Text, Cell::Empty, t, true) {
+            Ok(Converted::Value(v)) => assert_eq!(v, text("")),
+            _ => panic!("verbatim empty"),
+        }
     }
 }
