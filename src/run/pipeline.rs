@@ -17,6 +17,7 @@ use crate::check::{
 };
 use crate::compute::kpi::{
     KpiSet, PeriodFacts, compare, comparisons_to_json, compute_kpis, decompose, kpis_to_json,
+    month_to_date_targets,
 };
 use crate::config::{Config, Job};
 use crate::model::Dataset;
@@ -152,7 +153,11 @@ async fn run_stages(
     // the daily snapshots; a month job's own totals already carry them.
     let mut kpis = kpis;
     if period.kind() != PeriodKind::Month {
-        kpis.extend(month_to_date_targets(&history, period.last_day(), &facts.targets));
+        kpis.extend(month_to_date_targets(
+            &history,
+            period.last_day(),
+            &facts.targets,
+        ));
     }
     let checks = run_checks(
         config,
