@@ -119,8 +119,6 @@ pub struct Person {
     pub cycle_days: i64,
     /// Chance to plan another purchase after each one.
     pub keep_probability: f64,
-    /// Whether a new buyer joins the membership at their first order.
-    pub joins_at_first_order: bool,
     pub join_channel: &'static str,
 }
 
@@ -182,9 +180,14 @@ pub fn person(seed: u64, idx: u64) -> Person {
         habit,
         cycle_days,
         keep_probability,
-        joins_at_first_order: h(14) % 100 < 45,
         join_channel: weighted_pick(JOIN_CHANNELS, h(15)),
     }
+}
+
+/// Whether a new buyer joins the membership at their first order, for a
+/// shop where `percent` of new buyers do.
+pub fn joins_at_first_order(seed: u64, idx: u64, percent: u64) -> bool {
+    hash(seed, &[0x5045_5253, idx, 14]) % 100 < percent
 }
 
 /// The membership level a member who joined before the window holds today,

@@ -12,6 +12,8 @@ pub struct Profile {
     pub skus: usize,
     /// Members who joined before the window (listed in the first day's file).
     pub pre_members: u64,
+    /// Share of new buyers (percent) who join the membership at their first order.
+    pub member_join_percent: u64,
     /// Members per day who sign up without buying.
     pub signups_per_day: f64,
     pub campaigns: usize,
@@ -33,6 +35,7 @@ pub fn sample() -> Profile {
         growth_per_day: 0.0028,
         skus: 150,
         pre_members: 6000,
+        member_join_percent: 45,
         signups_per_day: 8.0,
         campaigns: 15,
         sources: 12,
@@ -52,7 +55,8 @@ pub fn large() -> Profile {
         base_orders: 23_000.0,
         growth_per_day: 0.0008,
         skus: 20_000,
-        pre_members: 900_000,
+        pre_members: 500_000,
+        member_join_percent: 25,
         signups_per_day: 600.0,
         campaigns: 200,
         sources: 30,

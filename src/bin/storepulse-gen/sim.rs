@@ -24,7 +24,7 @@ use crate::out::{
     Cell, Sheet, Table, dir, pct, write_gbk, write_utf8, write_utf16le, write_xlsx, yuan,
     yuan_decorated,
 };
-use crate::people::{Habit, legacy_level, person};
+use crate::people::{Habit, joins_at_first_order, legacy_level, person};
 use crate::profile::Profile;
 use crate::rng::{Rng, hash};
 
@@ -617,7 +617,10 @@ impl Generator {
             }
 
             // Membership at the first order, and the next visit.
-            if pl.first_order && pl.fresh && who.joins_at_first_order {
+            if pl.first_order
+                && pl.fresh
+                && joins_at_first_order(self.seed, pl.buyer, self.p.member_join_percent)
+            {
                 let join = (pl.created + Duration::seconds(rng.range(60, 600)))
                     .min(day_end - Duration::seconds(1));
                 let points = paid_amount.trunc().to_string();
