@@ -638,7 +638,11 @@ impl Generator {
                     who.gender,
                     who.city,
                     &points,
-                    "订单完成页",
+                    if rng.chance(0.5) {
+                        "订单完成页"
+                    } else {
+                        who.join_channel
+                    },
                 ]);
                 member_rows += 1;
             }
@@ -697,6 +701,11 @@ impl Generator {
             self.summary.orders += 1;
             *self.summary.orders_per_day.entry(day).or_default() += 1;
         }
+
+        // Each dataset below draws from its own stream, so changing one file's
+        // shape leaves the others' bytes alone.
+        let stream = |k: u64| Rng::stream(self.seed, &[k, di as u64]);
+        let mut rng = stream(20);
 
         // Members who sign up without buying.
         let signups = rng.around(self.p.signups_per_day, 0.3);
@@ -757,10 +766,18 @@ impl Generator {
             &paid,
             creators.len() as u64,
             ev,
-            &mut rng,
+            &mut stream(21),
         )?;
         self.write_products(
-            &folder, day, di, &date, &mut paid, visitors, &eff, total_w, &mut rng,
+            &folder,
+            day,
+            di,
+            &date,
+            &mut paid,
+            visitors,
+            &eff,
+            total_w,
+            &mut stream(22),
         )?;
         self.write_service(
             &folder,
@@ -770,9 +787,10 @@ impl Generator {
             &paid,
             plan.len() as u64,
             ev,
-            &mut rng,
+            &mut stream(23),
         )?;
-        self.write_ads(&folder, day, &date, &ymd, ev, &mut rng)?;
+        self.write_ads(&folder, day, &date, &ymd, ev, &mut stream(24))?;
+        let mut rng = stream(25);
         self.summary.gross_per_day.insert(day, paid.amount);
         let m = self.months.entry((day.year(), day.month())).or_default();
         m.0 += paid.amount;
