@@ -56,7 +56,7 @@ pub fn large() -> Profile {
         growth_per_day: 0.0008,
         skus: 20_000,
         pre_members: 500_000,
-        member_join_percent: 25,
+        member_join_percent: 30,
         signups_per_day: 600.0,
         campaigns: 200,
         sources: 30,
