@@ -408,9 +408,12 @@ pub(crate) fn pct(d: Decimal) -> String {
     format!("{}%", (d * Decimal::ONE_HUNDRED).round_dp(1).normalize())
 }
 
-/// Money text for messages: ¥1234.50.
+/// Money text for messages, half-even to the fen as SPEC §7 displays it:
+/// ¥1234.50.
 pub(crate) fn yuan(d: Decimal) -> String {
-    format!("¥{}", d.round_dp(2))
+    let mut r = d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointNearestEven);
+    r.rescale(2);
+    format!("¥{r}")
 }
 
 pub(crate) fn truncate_samples(mut samples: Vec<Sample>) -> Vec<Sample> {
