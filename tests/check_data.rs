@@ -19,7 +19,7 @@ fn facts() -> PeriodFacts {
 }
 fn ds(d: Dataset, required: bool, present: bool) -> DatasetInput {
     DatasetInput {
-        dataset: Some(d),
+        dataset: d,
         required,
         present,
         files: if present {
@@ -29,7 +29,7 @@ fn ds(d: Dataset, required: bool, present: bool) -> DatasetInput {
         },
         records: if present { 100 } else { 0 },
         row_count_today: if present { 100 } else { 0 },
-        ..Default::default()
+        ..DatasetInput::new(d, required)
     }
 }
 fn cfg(toml_text: &str) -> ChecksConfig {

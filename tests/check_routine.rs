@@ -40,17 +40,17 @@ fn all_present() -> Vec<DatasetInput> {
     Dataset::ALL
         .iter()
         .map(|d| DatasetInput {
-            dataset: Some(*d),
+            dataset: *d,
             present: true,
             records: 1,
-            ..Default::default()
+            ..DatasetInput::new(*d, false)
         })
         .collect()
 }
 fn without(d: Dataset) -> Vec<DatasetInput> {
     all_present()
         .into_iter()
-        .filter(|i| i.dataset != Some(d))
+        .filter(|i| i.dataset != d)
         .collect()
 }
 fn set(pairs: &[(&str, KpiValue)]) -> KpiSet {
@@ -221,6 +221,14 @@ fn refund_rate_ceiling() {
         level("refund_rate", &cfg("[refund_rate]\nfail = 0.15"), &i),
         Level::Fail
     );
+    // level = "fail": any breach fails; level = "warn" keeps a fail a warning.
+    let strict = cfg("[refund_rate]\nlevel = \"fail\"");
+    assert_eq!(level("refund_rate", &strict, &i), Level::Fail);
+    let capped = cfg("[refund_rate]\nfail = 0.15\nlevel = \"warn\"");
+    assert_eq!(level("refund_rate", &capped, &i), Level::Warn);
+    // A pass stays a pass whatever the level.
+    let ok = cfg("[refund_rate]\nwarn = 0.5\nlevel = \"fail\"");
+    assert_eq!(level("refund_rate", &ok, &i), Level::Pass);
 
     let empty = day_facts();
     let k = compute_kpis(&empty);
@@ -884,6 +892,12 @@ fn member_growth_against_last_month() {
     let r = check(g(1, 1, 1, None), &without(Dataset::Members), &c);
     assert_eq!(r.level, Level::Warn);
     assert_eq!(r.message, "skipped: no members export");
+    let r = check(
+        g(1, 1, 1, None),
+        &without(Dataset::Members),
+        &cfg("[member_growth]\nlevel = \"fail\""),
+    );
+    assert_eq!(r.level, Level::Warn, "a skipped check stays a warning");
     assert!(check(None, &ds, &c).message.starts_with("skipped"));
 }
 
@@ -1084,33 +1098,15 @@ fn a_monthly_run_without_optional_datasets_only_warns() {
     }];
     f.orders_created = 1;
     let k = compute_kpis(&f);
+    let mut orders = DatasetInput::new(Dataset::Orders, true);
+    orders.present = true;
+    orders.records = 1;
+    orders.row_count_today = 1;
     let ds = vec![
-        DatasetInput {
-            dataset: Some(Dataset::Orders),
-            required: true,
-            present: true,
-            records: 1,
-            row_count_today: 1,
-            ..Default::default()
-        },
-        DatasetInput {
-            dataset: Some(Dataset::Members),
-            required: false,
-            present: false,
-            ..Default::default()
-        },
-        DatasetInput {
-            dataset: Some(Dataset::Products),
-            required: false,
-            present: false,
-            ..Default::default()
-        },
-        DatasetInput {
-            dataset: Some(Dataset::Service),
-            required: false,
-            present: false,
-            ..Default::default()
-        },
+        orders,
+        DatasetInput::new(Dataset::Members, false),
+        DatasetInput::new(Dataset::Products, false),
+        DatasetInput::new(Dataset::Service, false),
     ];
     let i = CheckInputs::new(&f, &k, &ds);
     let results = run_checks(

@@ -805,6 +805,13 @@ fn json_form_and_catalogue() {
     assert_eq!(back["paid_orders"], count(4));
     assert_eq!(back["order_validity_rate"], KpiValue::Ratio(d("0.5")));
     assert_eq!(back.len(), k.len());
+    // The snapshot form keeps every digit of a ratio.
+    let exact = kpis_to_exact_json(&k);
+    assert_eq!(
+        exact["refund_rate"],
+        json!((d("50.00") / d("260.50")).to_string())
+    );
+    assert_eq!(kpis_from_json(&exact), k);
 
     let spec_ids = [
         "visitors",

@@ -116,7 +116,7 @@ fn member_growth(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
         ),
     );
     if net < 0 && r.level < Level::Warn {
-        r.level = Level::Warn.min(ctx.s.cap);
+        r.level = ctx.s.level.unwrap_or(Level::Warn);
         r.message.push_str(": the member base shrank");
     }
     r.baseline = m.joined_previous_period.map_or(Json::Null, Json::from);
