@@ -72,7 +72,11 @@ fn run_one(id: &str, cfg: &ChecksConfig, inputs: &CheckInputs) -> CheckResult {
     let set = CheckSet {
         ids: vec![check_def(id).unwrap().id],
     };
-    let mut r = run_checks(&set, cfg, inputs);
+    let english = CheckInputs {
+        zh: false,
+        ..inputs.clone()
+    };
+    let mut r = run_checks(&set, cfg, &english);
     assert_eq!(r.len(), 1, "{id}");
     r.remove(0)
 }
@@ -1117,7 +1121,7 @@ fn a_monthly_run_without_optional_datasets_only_warns() {
     assert_eq!(worst_level(&results), Level::Warn);
     let skipped: Vec<&str> = results
         .iter()
-        .filter(|r| r.message.starts_with("skipped"))
+        .filter(|r| r.observed == json!("skipped"))
         .map(|r| r.id.as_str())
         .collect();
     assert_eq!(
@@ -1134,4 +1138,44 @@ fn a_monthly_run_without_optional_datasets_only_warns() {
             "repurchase_cycle",
         ]
     );
+}
+
+#[test]
+fn messages_follow_the_locale() {
+    let ds = without(Dataset::Ads);
+    let mut f = day_facts();
+    f.orders_created = 4;
+    f.unpaid_created = vec![OrderFact {
+        paid_at: None,
+        status: OrderStatus::Unpaid,
+        ..paid("u1", "30", "0", 5)
+    }];
+    let k = KpiSet::new();
+    let zh = CheckInputs::new(&f, &k, &ds);
+    let set = CheckSet {
+        ids: vec!["unpaid_orders", "ads_roi"],
+    };
+    let rs = run_checks(&set, &ChecksConfig::default(), &zh);
+    assert_eq!(rs[0].title, "待催付订单");
+    assert_eq!(
+        rs[0].message,
+        "1 笔未付款订单待催付，金额 ¥30.00（占下单 4 笔的 25%）"
+    );
+    assert_eq!(
+        rs[0].samples[0].detail,
+        "订单 u1：¥30.00，下单于 2026-11-22 09:00"
+    );
+    assert_eq!(
+        (rs[1].level, rs[1].message.as_str()),
+        (Level::Warn, "已跳过：没有推广数据")
+    );
+    assert_eq!(rs[1].observed, json!("skipped"));
+    let en = CheckInputs { zh: false, ..zh };
+    let rs = run_checks(&set, &ChecksConfig::default(), &en);
+    assert_eq!(rs[0].title, "Unpaid orders to chase");
+    assert_eq!(
+        rs[0].message,
+        "1 unpaid order(s) worth ¥30.00 to chase (25% of 4 created)"
+    );
+    assert_eq!(rs[1].message, "skipped: no ads export");
 }

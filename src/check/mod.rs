@@ -9,8 +9,21 @@
 //! ([`ChecksConfig`]). A check that needs an optional dataset the run does
 //! not have reports a warn-level "skipped" rather than failing.
 //!
-//! Titles follow the team locale; messages are in English with the figures
-//! spelled out, so they read the same in a log, an email and summary.json.
+//! Titles, messages and sample details are in the run's locale (`zh-CN`
+//! or English). A skipped check is recognisable in any locale by its
+//! `observed` value, the string `"skipped"`.
+
+/// A message in the run's language: the Chinese text for `zh-CN`, the
+/// English one otherwise. Both take the same arguments.
+macro_rules! tr {
+    ($ctx:expr, $zh:literal, $en:literal $(, $arg:expr)* $(,)?) => {
+        if $ctx.zh {
+            format!($zh $(, $arg)*)
+        } else {
+            format!($en $(, $arg)*)
+        }
+    };
+}
 
 mod catalog;
 mod config;
@@ -417,9 +430,30 @@ impl Ctx<'_> {
 
     /// A check that cannot run without a dataset the job has as optional.
     fn skipped(&self, id_suffix: Option<&str>, why: &str) -> CheckResult {
-        let mut r = self.result(id_suffix, Level::Pass, format!("skipped: {why}"));
+        let message = tr!(self, "已跳过：{why}", "skipped: {why}");
+        let mut r = self.result(id_suffix, Level::Pass, message);
         r.level = Level::Warn;
+        r.observed = Json::String("skipped".into());
         r
+    }
+
+    /// "no <dataset> export" in the run's language.
+    fn no_export(&self, d: Dataset) -> String {
+        let zh_name = match d {
+            Dataset::Orders => "订单",
+            Dataset::OrderItems => "订单明细",
+            Dataset::Traffic => "流量",
+            Dataset::Products => "商品",
+            Dataset::Members => "会员",
+            Dataset::Service => "客服",
+            Dataset::Ads => "推广",
+            Dataset::Targets => "目标",
+        };
+        if self.zh {
+            format!("没有{zh_name}数据")
+        } else {
+            format!("no {} export", d.name())
+        }
     }
 }
 
