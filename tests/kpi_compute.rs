@@ -865,3 +865,17 @@ fn json_form_and_catalogue() {
     assert_eq!(target_defs().len(), 3);
     let _ = TrafficType::Free;
 }
+
+#[test]
+fn a_day_starting_in_a_dst_gap_starts_at_the_first_wall_time() {
+    // Chile springs forward at midnight: 2026-09-06 begins at 01:00 (−03:00).
+    let tz = chrono_tz::America::Santiago;
+    assert_eq!(
+        day_start(day("2026-09-06"), tz),
+        utc("2026-09-06T04:00:00Z")
+    );
+    assert_eq!(
+        day_start(day("2026-09-05"), tz),
+        utc("2026-09-05T04:00:00Z")
+    );
+}

@@ -369,7 +369,9 @@ fn service_leaderboard(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
             .filter_map(|a| conv(a).map(|c| (c / shop, a.name)))
             .min_by(|x, y| x.0.cmp(&y.0))
     });
-    let leader = board[0].name;
+    let Some(leader) = board.first().map(|a| a.name) else {
+        return ctx.result(None, Level::Pass, String::new());
+    };
     let mut r = match lowest {
         Some((ratio, name)) => ctx.graded(
             None,
