@@ -147,7 +147,7 @@ fn traffic_move_flags_a_spike_against_both_baselines() {
 }
 
 #[test]
-fn conversion_and_aov_moves() {
+fn conversion_aov_and_sales_moves() {
     let f = day_facts();
     let ds = all_present();
     let c = ChecksConfig::default();
@@ -159,11 +159,12 @@ fn conversion_and_aov_moves() {
             ratio("0.01"),
         ),
         ("aov", money("100"), money("110"), money("150")),
+        ("gross_sales", money("10000"), money("9000"), money("52000")),
     ] {
-        let check_id = if id == "aov" {
-            "aov_move"
-        } else {
-            "conversion_move"
+        let check_id = match id {
+            "aov" => "aov_move",
+            "gross_sales" => "sales_move",
+            _ => "conversion_move",
         };
         let hist = history(id, base);
         for (value, c, want) in [

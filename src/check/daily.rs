@@ -1,4 +1,4 @@
-//! The daily self-check: traffic, conversion and aov against recent days,
+//! The daily self-check: traffic, conversion, aov and sales against recent days,
 //! refunds, unpaid orders to chase, stock cover, ads ROI, service response
 //! and the month-to-date target pace.
 
@@ -18,6 +18,7 @@ pub(super) fn run(ctx: &Ctx, inputs: &CheckInputs) -> Option<CheckResult> {
         "traffic_move" => moves(ctx, inputs, "visitors", Dataset::Traffic),
         "conversion_move" => moves(ctx, inputs, "conversion_rate", Dataset::Traffic),
         "aov_move" => moves(ctx, inputs, "aov", Dataset::Orders),
+        "sales_move" => moves(ctx, inputs, "gross_sales", Dataset::Orders),
         "refund_rate" => refund_rate(ctx, inputs),
         "unpaid_orders" => unpaid_orders(ctx, inputs),
         "low_stock" => stock(ctx, inputs, false),
