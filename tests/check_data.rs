@@ -19,7 +19,7 @@ fn facts() -> PeriodFacts {
 }
 fn ds(d: Dataset, required: bool, present: bool) -> DatasetInput {
     DatasetInput {
-        dataset: Some(d),
+        dataset: d,
         required,
         present,
         files: if present {
@@ -29,7 +29,7 @@ fn ds(d: Dataset, required: bool, present: bool) -> DatasetInput {
         },
         records: if present { 100 } else { 0 },
         row_count_today: if present { 100 } else { 0 },
-        ..Default::default()
+        ..DatasetInput::new(d, required)
     }
 }
 fn cfg(toml_text: &str) -> ChecksConfig {
@@ -45,7 +45,11 @@ fn run(
     let set = CheckSet {
         ids: vec![check_def(id).unwrap().id],
     };
-    run_checks(&set, cfg, &CheckInputs::new(f, k, d))
+    let inputs = CheckInputs {
+        zh: false,
+        ..CheckInputs::new(f, k, d)
+    };
+    run_checks(&set, cfg, &inputs)
 }
 fn one(id: &str, cfg: &ChecksConfig, d: DatasetInput) -> CheckResult {
     let mut r = run(id, cfg, &facts(), &KpiSet::new(), &[d]);
@@ -286,7 +290,29 @@ fn results_serialise_with_the_spec_field_names() {
     keys.sort();
     assert_eq!(keys, want);
     assert_eq!(j["level"], json!("fail"));
-    assert_eq!(j["title"], json!("行数 · orders"));
+    assert_eq!(j["title"], json!("Row count · orders"));
+    assert_eq!(
+        r.message,
+        "orders: 10 row(s), 10% of the trailing 7-day median 100"
+    );
+    let f = facts();
+    let k = KpiSet::new();
+    let inputs = [DatasetInput {
+        present: true,
+        row_count_today: 10,
+        trailing_counts: vec![100],
+        ..DatasetInput::new(Dataset::Orders, true)
+    }];
+    let set = CheckSet {
+        ids: vec!["row_count"],
+    };
+    let zh = run_checks(
+        &set,
+        &ChecksConfig::default(),
+        &CheckInputs::new(&f, &k, &inputs),
+    );
+    assert_eq!(zh[0].title, "行数 · orders");
+    assert_eq!(zh[0].message, "orders：10 行，为前 7 天中位数 100 的 10%");
     assert_eq!(j["threshold"], json!(0.2));
     let s = serde_json::to_value(Sample {
         file: "a.csv".into(),

@@ -805,6 +805,13 @@ fn json_form_and_catalogue() {
     assert_eq!(back["paid_orders"], count(4));
     assert_eq!(back["order_validity_rate"], KpiValue::Ratio(d("0.5")));
     assert_eq!(back.len(), k.len());
+    // The snapshot form keeps every digit of a ratio.
+    let exact = kpis_to_exact_json(&k);
+    assert_eq!(
+        exact["refund_rate"],
+        json!((d("50.00") / d("260.50")).to_string())
+    );
+    assert_eq!(kpis_from_json(&exact), k);
 
     let spec_ids = [
         "visitors",
@@ -857,4 +864,18 @@ fn json_form_and_catalogue() {
     );
     assert_eq!(target_defs().len(), 3);
     let _ = TrafficType::Free;
+}
+
+#[test]
+fn a_day_starting_in_a_dst_gap_starts_at_the_first_wall_time() {
+    // Chile springs forward at midnight: 2026-09-06 begins at 01:00 (−03:00).
+    let tz = chrono_tz::America::Santiago;
+    assert_eq!(
+        day_start(day("2026-09-06"), tz),
+        utc("2026-09-06T04:00:00Z")
+    );
+    assert_eq!(
+        day_start(day("2026-09-05"), tz),
+        utc("2026-09-05T04:00:00Z")
+    );
 }

@@ -207,6 +207,17 @@ const CHECKS: &[CheckDef] = &[
         &[],
     ),
     c(
+        "sales_move",
+        Daily,
+        "销售额波动",
+        "Sales move",
+        "|gross_sales / baseline − 1| against both the trailing 7-day mean and the same weekday last week",
+        Above,
+        Some(0.3),
+        None,
+        &[],
+    ),
+    c(
         "refund_rate",
         Daily,
         "退款率",

@@ -10,7 +10,7 @@
 //! [checks.low_stock]
 //! safety_days = 10
 //! [checks.traffic_move]
-//! level = "warn"      # the most this check may raise: "warn" or "fail"
+//! level = "fail"      # any breach is a fail (or "warn": never more than a warning)
 //! [checks.ads_roi]
 //! enabled = false
 //! ```
@@ -31,7 +31,8 @@ use super::catalog::{CheckDef, Direction, check_catalog, check_def};
 #[serde(deny_unknown_fields)]
 pub struct RawCheck {
     pub enabled: Option<bool>,
-    /// `"warn"` or `"fail"`: the highest level the check may report.
+    /// `"warn"` or `"fail"`: the level any breach reports at, overriding
+    /// the warn / fail grading (a skipped check stays a warning).
     pub level: Option<String>,
     pub warn: Option<f64>,
     pub fail: Option<f64>,
@@ -58,8 +59,8 @@ pub struct CheckConfigError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckSettings {
     pub enabled: bool,
-    /// The highest level the check may report.
-    pub cap: Level,
+    /// When set, every breach reports at this level (warn or fail).
+    pub level: Option<Level>,
     pub warn: Option<Decimal>,
     pub fail: Option<Decimal>,
     pub params: BTreeMap<&'static str, Decimal>,
@@ -87,7 +88,7 @@ fn dec(x: f64) -> Option<Decimal> {
 fn defaults_of(def: &CheckDef) -> CheckSettings {
     CheckSettings {
         enabled: true,
-        cap: Level::Fail,
+        level: None,
         warn: def.warn.and_then(dec),
         fail: def.fail.and_then(dec),
         params: def
@@ -139,8 +140,8 @@ impl ChecksConfig {
             }
             match r.level.as_deref() {
                 None => {}
-                Some("warn") => s.cap = Level::Warn,
-                Some("fail") => s.cap = Level::Fail,
+                Some("warn") => s.level = Some(Level::Warn),
+                Some("fail") => s.level = Some(Level::Fail),
                 Some(other) => err("level", format!("{other:?} is not \"warn\" or \"fail\"")),
             }
             for (name, value, slot) in

@@ -1,4 +1,4 @@
-//! The daily self-check: traffic, conversion and aov against recent days,
+//! The daily self-check: traffic, conversion, aov and sales against recent days,
 //! refunds, unpaid orders to chase, stock cover, ads ROI, service response
 //! and the month-to-date target pace.
 
@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use serde_json::Value as Json;
 
 use super::{CheckInputs, CheckResult, Ctx, Level, Sample, num, pct, truncate_samples, yuan};
-use crate::compute::kpi::{KpiSet, KpiValue, month_to_date_targets};
+use crate::compute::kpi::{KpiSet, KpiValue, kpi_label, month_to_date_targets};
 use crate::model::facts::{ProductFact, SourceRef};
 use crate::model::{Dataset, ProductStatus};
 
@@ -18,6 +18,7 @@ pub(super) fn run(ctx: &Ctx, inputs: &CheckInputs) -> Option<CheckResult> {
         "traffic_move" => moves(ctx, inputs, "visitors", Dataset::Traffic),
         "conversion_move" => moves(ctx, inputs, "conversion_rate", Dataset::Traffic),
         "aov_move" => moves(ctx, inputs, "aov", Dataset::Orders),
+        "sales_move" => moves(ctx, inputs, "gross_sales", Dataset::Orders),
         "refund_rate" => refund_rate(ctx, inputs),
         "unpaid_orders" => unpaid_orders(ctx, inputs),
         "low_stock" => stock(ctx, inputs, false),
@@ -43,13 +44,22 @@ fn signed(d: Decimal) -> String {
 
 fn moves(ctx: &Ctx, inputs: &CheckInputs, id: &str, needs: Dataset) -> CheckResult {
     if !inputs.has(needs) {
-        return ctx.skipped(None, &format!("no {} export", needs.name()));
+        return ctx.skipped(None, &ctx.no_export(needs));
     }
+    let name = if ctx.zh {
+        kpi_label(id, true)
+    } else {
+        id.to_string()
+    };
     let Some(current) = kpi(inputs.kpis, id) else {
         return ctx.result(
             None,
             Level::Pass,
-            format!("{id} is not available for the period"),
+            tr!(
+                ctx,
+                "本期没有{name}",
+                "{name} is not available for the period"
+            ),
         );
     };
     let day = inputs.period().start;
@@ -72,8 +82,10 @@ fn moves(ctx: &Ctx, inputs: &CheckInputs, id: &str, needs: Dataset) -> CheckResu
             let mut r = ctx.result(
                 None,
                 Level::Pass,
-                format!(
-                    "{id} {}: no earlier days to compare with",
+                tr!(
+                    ctx,
+                    "{name} {}：没有之前的日子可比",
+                    "{name} {}: no earlier days to compare with",
                     current.round_dp(4).normalize()
                 ),
             );
@@ -83,31 +95,37 @@ fn moves(ctx: &Ctx, inputs: &CheckInputs, id: &str, needs: Dataset) -> CheckResu
     };
     let mut parts = Vec::new();
     if let (Some(m), Some(c)) = (mean, vs_mean) {
-        parts.push(format!(
+        parts.push(tr!(
+            ctx,
+            "前 7 天均值 {}（{}）",
             "7-day mean {} ({})",
             m.round_dp(4).normalize(),
             signed(c)
         ));
     }
     if let (Some(w), Some(c)) = (week_ago, vs_week) {
-        parts.push(format!(
+        parts.push(tr!(
+            ctx,
+            "上周同日 {}（{}）",
             "same weekday last week {} ({})",
             w.round_dp(4).normalize(),
             signed(c)
         ));
     }
     let direction = match vs_mean.or(vs_week) {
-        Some(c) if c > Decimal::ZERO => "up",
-        Some(c) if c < Decimal::ZERO => "down",
-        _ => "flat",
+        Some(c) if c > Decimal::ZERO => tr!(ctx, "上升", "up"),
+        Some(c) if c < Decimal::ZERO => tr!(ctx, "下降", "down"),
+        _ => tr!(ctx, "持平", "flat"),
     };
     let mut r = ctx.graded(
         None,
         observed,
-        format!(
-            "{id} {} is {direction}: vs {}",
+        tr!(
+            ctx,
+            "{name} {}，{direction}：对比{}",
+            "{name} {} is {direction}: vs {}",
             current.round_dp(4).normalize(),
-            parts.join(", vs ")
+            parts.join(if ctx.zh { "，对比" } else { ", vs " })
         ),
     );
     r.baseline = mean.or(week_ago).map_or(Json::Null, num);
@@ -116,20 +134,30 @@ fn moves(ctx: &Ctx, inputs: &CheckInputs, id: &str, needs: Dataset) -> CheckResu
 
 fn refund_rate(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
     if !inputs.has(Dataset::Orders) {
-        return ctx.skipped(None, "no orders export");
+        return ctx.skipped(None, &ctx.no_export(Dataset::Orders));
     }
     let Some(rate) = kpi(inputs.kpis, "refund_rate") else {
         return ctx.result(
             None,
             Level::Pass,
-            "no sales in the period: no refund rate".into(),
+            tr!(
+                ctx,
+                "本期无销售，无退款率",
+                "no sales in the period: no refund rate"
+            ),
         );
     };
     let refunds = kpi(inputs.kpis, "refund_amount").unwrap_or_default();
     let mut r = ctx.graded(
         None,
         rate,
-        format!("refund rate {} ({} refunded)", pct(rate), yuan(refunds)),
+        tr!(
+            ctx,
+            "退款率 {}（退款 {}）",
+            "refund rate {} ({} refunded)",
+            pct(rate),
+            yuan(refunds)
+        ),
     );
     let mut refunded: Vec<_> = inputs
         .facts
@@ -143,7 +171,9 @@ fn refund_rate(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
             .map(|o| {
                 Sample::at(
                     &o.source,
-                    format!(
+                    tr!(
+                        ctx,
+                        "订单 {}：{2} 中退款 {1}",
                         "order {}: refunded {} of {}",
                         o.order_id,
                         yuan(o.refund_amount),
@@ -158,7 +188,7 @@ fn refund_rate(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
 
 fn unpaid_orders(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
     if !inputs.has(Dataset::Orders) {
-        return ctx.skipped(None, "no orders export");
+        return ctx.skipped(None, &ctx.no_export(Dataset::Orders));
     }
     let f = inputs.facts;
     let count = f.unpaid_created.len();
@@ -175,7 +205,9 @@ fn unpaid_orders(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
     let mut r = ctx.graded(
         None,
         share,
-        format!(
+        tr!(
+            ctx,
+            "{count} 笔未付款订单待催付，金额 {}（占下单 {2} 笔的 {1}）",
             "{count} unpaid order(s) worth {} to chase ({} of {} created)",
             yuan(amount),
             pct(share),
@@ -194,7 +226,9 @@ fn unpaid_orders(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
             .map(|o| {
                 Sample::at(
                     &o.source,
-                    format!(
+                    tr!(
+                        ctx,
+                        "订单 {}：{}，下单于 {}",
                         "order {}: {} created {}",
                         o.order_id,
                         yuan(o.paid_amount),
@@ -244,10 +278,14 @@ fn label(p: &ProductFact) -> String {
 
 fn stock(ctx: &Ctx, inputs: &CheckInputs, outs: bool) -> CheckResult {
     if !inputs.has(Dataset::Products) {
-        return ctx.skipped(None, "no products export");
+        return ctx.skipped(None, &ctx.no_export(Dataset::Products));
     }
     let Some((last, units, at_end)) = stock_view(inputs) else {
-        return ctx.result(None, Level::Pass, "no product rows for the period".into());
+        return ctx.result(
+            None,
+            Level::Pass,
+            tr!(ctx, "本期没有商品数据行", "no product rows for the period"),
+        );
     };
     let safety = ctx.s.param("safety_days");
     let seven = Decimal::from(7);
@@ -267,7 +305,12 @@ fn stock(ctx: &Ctx, inputs: &CheckInputs, outs: bool) -> CheckResult {
                 Decimal::from(-sold),
                 Sample::at(
                     &p.row,
-                    format!("{}: out of stock, sold {sold} in 7 days", label(p)),
+                    tr!(
+                        ctx,
+                        "{}：已断货，近 7 天售出 {sold} 件",
+                        "{}: out of stock, sold {sold} in 7 days",
+                        label(p)
+                    ),
                 ),
             ));
         } else if !outs && stock > 0 {
@@ -277,7 +320,9 @@ fn stock(ctx: &Ctx, inputs: &CheckInputs, outs: bool) -> CheckResult {
                     cover,
                     Sample::at(
                         &p.row,
-                        format!(
+                        tr!(
+                            ctx,
+                            "{}：库存 {stock}，近 7 天售出 {sold} 件，可售 {} 天",
                             "{}: stock {stock}, {sold} sold in 7 days, cover {} days",
                             label(p),
                             cover.round_dp(1).normalize()
@@ -290,9 +335,15 @@ fn stock(ctx: &Ctx, inputs: &CheckInputs, outs: bool) -> CheckResult {
     hits.sort_by_key(|h| h.0);
     let n = hits.len();
     let message = if outs {
-        format!("{n} SKU(s) sold in the 7 days to {last} and are out of stock")
+        tr!(
+            ctx,
+            "{n} 个近 7 天（至 {last}）有销量的 SKU 已断货",
+            "{n} SKU(s) sold in the 7 days to {last} and are out of stock"
+        )
     } else {
-        format!(
+        tr!(
+            ctx,
+            "{last} 有 {n} 个 SKU 库存可售天数不足 {} 天",
             "{n} SKU(s) with less than {} days of stock cover on {last}",
             safety.normalize()
         )
@@ -307,7 +358,7 @@ fn stock(ctx: &Ctx, inputs: &CheckInputs, outs: bool) -> CheckResult {
 
 fn ads_roi(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
     if !inputs.has(Dataset::Ads) {
-        return ctx.skipped(None, "no ads export");
+        return ctx.skipped(None, &ctx.no_export(Dataset::Ads));
     }
     let f = inputs.facts;
     struct Campaign<'a> {
@@ -344,7 +395,12 @@ fn ads_roi(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
         return ctx.result(
             None,
             Level::Pass,
-            format!("no campaign spent {} or more", yuan(min_spend)),
+            tr!(
+                ctx,
+                "没有花费达到 {} 的推广计划",
+                "no campaign spent {} or more",
+                yuan(min_spend)
+            ),
         );
     };
     let floor = ctx.s.warn.or(ctx.s.fail).unwrap_or(Decimal::ONE);
@@ -352,7 +408,9 @@ fn ads_roi(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
     let mut r = ctx.graded(
         None,
         *lowest,
-        format!(
+        tr!(
+            ctx,
+            "花费 ≥ {1} 的 {0} 个计划中有 {below} 个 ROI 低于 {2}；最低 ROI {3}",
             "{below} of {} campaign(s) spending ≥ {} return less than {} per yuan; lowest ROI {}",
             eligible.len(),
             yuan(min_spend),
@@ -367,7 +425,9 @@ fn ads_roi(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
             .map(|(roi, label, c)| {
                 Sample::at(
                     c.row,
-                    format!(
+                    tr!(
+                        ctx,
+                        "{label}：花费 {}，成交 {}，ROI {}",
                         "{label}: spend {}, revenue {}, ROI {}",
                         yuan(c.spend),
                         yuan(c.revenue),
@@ -425,15 +485,28 @@ pub(crate) fn agents<'a>(inputs: &'a CheckInputs) -> Vec<Agent<'a>> {
 
 fn service_response(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
     if !inputs.has(Dataset::Service) {
-        return ctx.skipped(None, "no service export");
+        return ctx.skipped(None, &ctx.no_export(Dataset::Service));
     }
     let Some(avg) = kpi(inputs.kpis, "avg_response_seconds") else {
-        return ctx.result(None, Level::Pass, "no response times in the period".into());
+        return ctx.result(
+            None,
+            Level::Pass,
+            tr!(
+                ctx,
+                "本期没有响应时间数据",
+                "no response times in the period"
+            ),
+        );
     };
     let mut r = ctx.graded(
         None,
         avg,
-        format!("average response {} s", avg.round_dp(1).normalize()),
+        tr!(
+            ctx,
+            "平均响应 {} 秒",
+            "average response {} s",
+            avg.round_dp(1).normalize()
+        ),
     );
     if let Some(ceiling) = ctx.s.warn.or(ctx.s.fail) {
         let mut slow: Vec<Agent> = agents(inputs)
@@ -446,7 +519,9 @@ fn service_response(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
                 .map(|a| {
                     Sample::at(
                         a.row,
-                        format!(
+                        tr!(
+                            ctx,
+                            "{}：{} 秒，咨询 {} 人",
                             "{}: {} s over {} consultation(s)",
                             a.name,
                             a.response.unwrap_or_default().round_dp(1).normalize(),
@@ -472,7 +547,11 @@ fn target_pace(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
         .cloned()
         .collect();
     if targets.is_empty() {
-        return ctx.result(None, Level::Pass, format!("no targets for {key}"));
+        return ctx.result(
+            None,
+            Level::Pass,
+            tr!(ctx, "{key} 没有目标", "no targets for {key}"),
+        );
     }
     let mut daily: BTreeMap<NaiveDate, KpiSet> = inputs
         .history
@@ -497,9 +576,15 @@ fn target_pace(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
                     .unwrap_or_default();
                 paces.push((
                     p,
-                    format!(
+                    tr!(
+                        ctx,
+                        "{}：目标完成 {}，时间进度达成 {}",
                         "{}: {} of target done, pace {}",
-                        t.metric,
+                        if ctx.zh {
+                            kpi_label(&t.metric, true)
+                        } else {
+                            t.metric.clone()
+                        },
                         pct(done),
                         pct(p)
                     ),
@@ -513,15 +598,27 @@ fn target_pace(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
         return ctx.result(
             None,
             Level::Warn,
-            format!(
+            tr!(
+                ctx,
+                "{} 的本月累计值未知（缺少日快照或指标不可累加）",
                 "month-to-date actual unknown for {} (daily snapshots missing or not additive)",
                 unknown.join(", ")
             ),
         );
     };
-    let mut message = format!("lowest month-to-date pace {} as of {as_of}", pct(*lowest));
+    let mut message = tr!(
+        ctx,
+        "截至 {as_of} 最低的目标进度达成 {}",
+        "lowest month-to-date pace {} as of {as_of}",
+        pct(*lowest)
+    );
     if !unknown.is_empty() {
-        message.push_str(&format!("; unknown for {}", unknown.join(", ")));
+        message.push_str(&tr!(
+            ctx,
+            "；未知：{}",
+            "; unknown for {}",
+            unknown.join(", ")
+        ));
     }
     let mut r = ctx.graded(None, *lowest, message);
     r.baseline = num(Decimal::ONE);

@@ -30,16 +30,32 @@ fn per_dataset(id: &str, ctx: &Ctx, d: &DatasetInput) -> Option<CheckResult> {
             ctx.result(
                 suffix,
                 Level::Pass,
-                format!("{name}: {} file(s)", d.files.len()),
+                tr!(
+                    ctx,
+                    "{name}：{} 个文件",
+                    "{name}: {} file(s)",
+                    d.files.len()
+                ),
             )
         } else if d.required {
             ctx.result(
                 suffix,
                 Level::Fail,
-                format!("{name}: required export is missing"),
+                tr!(
+                    ctx,
+                    "{name}：缺少必需的导出文件",
+                    "{name}: required export is missing"
+                ),
             )
         } else {
-            ctx.skipped(suffix, &format!("optional {name} export is missing"))
+            ctx.skipped(
+                suffix,
+                &tr!(
+                    ctx,
+                    "缺少可选的{name}导出文件",
+                    "optional {name} export is missing"
+                ),
+            )
         });
     }
     if !d.present {
@@ -53,7 +69,15 @@ fn per_dataset(id: &str, ctx: &Ctx, d: &DatasetInput) -> Option<CheckResult> {
                 (0, false) => Level::Warn,
                 _ => Level::Pass,
             };
-            let mut r = ctx.result(suffix, level, format!("{name}: {total_rows} data row(s)"));
+            let mut r = ctx.result(
+                suffix,
+                level,
+                tr!(
+                    ctx,
+                    "{name}：{total_rows} 行数据",
+                    "{name}: {total_rows} data row(s)"
+                ),
+            );
             r.observed = Json::from(total_rows);
             r
         }
@@ -64,9 +88,15 @@ fn per_dataset(id: &str, ctx: &Ctx, d: &DatasetInput) -> Option<CheckResult> {
                 Level::Fail
             };
             let message = if d.missing_columns.is_empty() {
-                format!("{name}: every required column found")
+                tr!(
+                    ctx,
+                    "{name}：必需列齐全",
+                    "{name}: every required column found"
+                )
             } else {
-                format!(
+                tr!(
+                    ctx,
+                    "{name}：缺少必需列 {}",
                     "{name}: missing required column(s) {}",
                     d.missing_columns.join(", ")
                 )
@@ -84,7 +114,9 @@ fn per_dataset(id: &str, ctx: &Ctx, d: &DatasetInput) -> Option<CheckResult> {
             let mut r = ctx.graded(
                 suffix,
                 share,
-                format!(
+                tr!(
+                    ctx,
+                    "{name}：{total_rows} 行中 {} 行被拒（{}）",
                     "{name}: {} of {total_rows} row(s) rejected ({})",
                     d.invalid.len(),
                     pct(share)
@@ -96,7 +128,7 @@ fn per_dataset(id: &str, ctx: &Ctx, d: &DatasetInput) -> Option<CheckResult> {
                     .map(|i| Sample {
                         file: i.file.clone(),
                         row: i.row,
-                        detail: format!("column {:?}: {}", i.column, i.reason),
+                        detail: tr!(ctx, "列“{}”：{}", "column {:?}: {}", i.column, i.reason),
                     })
                     .collect(),
             );
@@ -107,7 +139,9 @@ fn per_dataset(id: &str, ctx: &Ctx, d: &DatasetInput) -> Option<CheckResult> {
             let mut r = ctx.graded(
                 suffix,
                 n,
-                format!(
+                tr!(
+                    ctx,
+                    "{name}：{} 行的键与前面的行重复",
                     "{name}: {} row(s) repeat an earlier key",
                     d.duplicate_keys.len()
                 ),
@@ -118,7 +152,13 @@ fn per_dataset(id: &str, ctx: &Ctx, d: &DatasetInput) -> Option<CheckResult> {
                     .map(|k| Sample {
                         file: k.file.clone(),
                         row: k.row,
-                        detail: format!("key {} first seen on row {}", k.key, k.first_row),
+                        detail: tr!(
+                            ctx,
+                            "键 {} 首次出现在第 {} 行",
+                            "key {} first seen on row {}",
+                            k.key,
+                            k.first_row
+                        ),
                     })
                     .collect(),
             );
@@ -127,7 +167,9 @@ fn per_dataset(id: &str, ctx: &Ctx, d: &DatasetInput) -> Option<CheckResult> {
         "rows_outside_period" => ctx.graded(
             suffix,
             Decimal::from(d.rows_outside_period),
-            format!(
+            tr!(
+                ctx,
+                "{name}：{} 行日期不在本期内",
                 "{name}: {} row(s) dated outside the period",
                 d.rows_outside_period
             ),
@@ -162,7 +204,11 @@ fn row_count(ctx: &Ctx, d: &DatasetInput) -> CheckResult {
             let mut r = ctx.result(
                 suffix,
                 Level::Pass,
-                format!("{name}: {today} row(s); no trailing history to compare with"),
+                tr!(
+                    ctx,
+                    "{name}：{today} 行；没有前 7 天的记录可比",
+                    "{name}: {today} row(s); no trailing history to compare with"
+                ),
             );
             r.observed = Json::from(today);
             r
@@ -172,7 +218,9 @@ fn row_count(ctx: &Ctx, d: &DatasetInput) -> CheckResult {
             let mut r = ctx.graded(
                 suffix,
                 share,
-                format!(
+                tr!(
+                    ctx,
+                    "{name}：{today} 行，为前 7 天中位数 {1} 的 {0}",
                     "{name}: {today} row(s), {} of the trailing 7-day median {}",
                     pct(share),
                     m.normalize()
@@ -197,7 +245,11 @@ fn reconciliation(ctx: &Ctx, inputs: &CheckInputs) -> Option<CheckResult> {
         return Some(ctx.result(
             suffix,
             Level::Pass,
-            "traffic export carries no paid amount: nothing to reconcile".into(),
+            tr!(
+                ctx,
+                "流量数据没有支付金额，无法对账",
+                "traffic export carries no paid amount: nothing to reconcile"
+            ),
         ));
     };
     let diff = (orders - traffic).abs();
@@ -213,7 +265,9 @@ fn reconciliation(ctx: &Ctx, inputs: &CheckInputs) -> Option<CheckResult> {
     let mut r = ctx.graded(
         suffix,
         share,
-        format!(
+        tr!(
+            ctx,
+            "订单支付金额 {} 与流量支付金额 {} 相差 {}（{}）",
             "orders gross sales {} vs traffic paid amount {}: difference {} ({})",
             yuan(orders),
             yuan(traffic),
@@ -232,12 +286,18 @@ fn traffic_total_row(ctx: &Ctx, inputs: &CheckInputs) -> Option<CheckResult> {
     let (_, fallback) = shop_traffic_rows(inputs.facts);
     let suffix = Some("traffic");
     let mut r = if fallback.is_empty() {
-        ctx.result(suffix, Level::Pass, "every day has a shop-total row".into())
+        ctx.result(
+            suffix,
+            Level::Pass,
+            tr!(ctx, "每天都有全店汇总行", "every day has a shop-total row"),
+        )
     } else {
         ctx.result(
             suffix,
             Level::Warn,
-            format!(
+            tr!(
+                ctx,
+                "{} 天没有全店汇总行：访客数按来源相加，来源之间有重叠，数值偏高",
                 "{} day(s) without a shop-total row: visitors summed over sources, which overlap and overstate",
                 fallback.len()
             ),
@@ -247,7 +307,7 @@ fn traffic_total_row(ctx: &Ctx, inputs: &CheckInputs) -> Option<CheckResult> {
     r.samples = truncate_samples(
         fallback
             .iter()
-            .map(|d| Sample::note(format!("{d}: no total row")))
+            .map(|d| Sample::note(tr!(ctx, "{d}：无汇总行", "{d}: no total row")))
             .collect(),
     );
     Some(r)

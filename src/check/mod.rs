@@ -9,8 +9,21 @@
 //! ([`ChecksConfig`]). A check that needs an optional dataset the run does
 //! not have reports a warn-level "skipped" rather than failing.
 //!
-//! Titles follow the team locale; messages are in English with the figures
-//! spelled out, so they read the same in a log, an email and summary.json.
+//! Titles, messages and sample details are in the run's locale (`zh-CN`
+//! or English). A skipped check is recognisable in any locale by its
+//! `observed` value, the string `"skipped"`.
+
+/// A message in the run's language: the Chinese text for `zh-CN`, the
+/// English one otherwise. Both take the same arguments.
+macro_rules! tr {
+    ($ctx:expr, $zh:literal, $en:literal $(, $arg:expr)* $(,)?) => {
+        if $ctx.zh {
+            format!($zh $(, $arg)*)
+        } else {
+            format!($en $(, $arg)*)
+        }
+    };
+}
 
 mod catalog;
 mod config;
@@ -23,7 +36,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 use crate::compute::kpi::{KpiSet, PeriodFacts};
@@ -38,7 +51,7 @@ pub use config::{CheckConfigError, CheckSettings, ChecksConfig, RawCheck, RawChe
 pub const MAX_SAMPLES: usize = 20;
 
 /// A check's verdict, ordered from best to worst.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     Pass,
@@ -60,7 +73,7 @@ impl Level {
 }
 
 /// One row behind a result, pointing at its source.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     pub file: String,
     /// 1-based row in that file; 0 when the sample is not a source row
@@ -90,7 +103,7 @@ impl Sample {
 
 /// The record of one check, as summary.json, the ledger and the checks
 /// sheet carry it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckResult {
     /// The check id, with `.<dataset>` for data checks (`row_count.orders`).
     pub id: String,
@@ -153,9 +166,9 @@ pub struct DuplicateKey {
 }
 
 /// What ingest learned about one dataset for the run's period.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DatasetInput {
-    pub dataset: Option<Dataset>,
+    pub dataset: Dataset,
     /// The job lists the dataset as required (else optional).
     pub required: bool,
     /// An export was found for the period.
@@ -175,8 +188,25 @@ pub struct DatasetInput {
 }
 
 impl DatasetInput {
+    /// A dataset with no export found and nothing counted yet.
+    pub fn new(dataset: Dataset, required: bool) -> DatasetInput {
+        DatasetInput {
+            dataset,
+            required,
+            present: false,
+            files: Vec::new(),
+            records: 0,
+            missing_columns: Vec::new(),
+            invalid: Vec::new(),
+            duplicate_keys: Vec::new(),
+            rows_outside_period: 0,
+            row_count_today: 0,
+            trailing_counts: Vec::new(),
+        }
+    }
+
     pub fn name(&self) -> &'static str {
-        self.dataset.map_or("dataset", |d| d.name())
+        self.dataset.name()
     }
 }
 
@@ -259,9 +289,7 @@ impl<'a> CheckInputs<'a> {
     /// Whether the run has the dataset. A dataset without an ingest summary
     /// is taken as absent.
     pub fn has(&self, d: Dataset) -> bool {
-        self.datasets
-            .iter()
-            .any(|i| i.dataset == Some(d) && i.present)
+        self.datasets.iter().any(|i| i.dataset == d && i.present)
     }
 }
 
@@ -312,6 +340,9 @@ pub fn run_checks(set: &CheckSet, cfg: &ChecksConfig, inputs: &CheckInputs) -> V
         };
         out.extend(results.into_iter().flatten());
     }
+    for r in &mut out {
+        r.samples.truncate(MAX_SAMPLES);
+    }
     for r in &out {
         if r.level > Level::Pass {
             tracing::info!(check = %r.id, level = r.level.as_str(), message = %r.message, "check");
@@ -333,6 +364,14 @@ impl Ctx<'_> {
         match suffix {
             Some(s) => format!("{t} · {s}"),
             None => t.to_string(),
+        }
+    }
+
+    /// A breach reports at the configured `level` when one is set.
+    fn breach_level(&self, level: Level) -> Level {
+        match (level, self.s.level) {
+            (Level::Warn | Level::Fail, Some(fixed)) => fixed,
+            _ => level,
         }
     }
 
@@ -363,7 +402,7 @@ impl Ctx<'_> {
     }
 
     fn result(&self, id_suffix: Option<&str>, level: Level, message: String) -> CheckResult {
-        let level = level.min(self.s.cap).max(Level::Pass);
+        let level = self.breach_level(level);
         let id = match id_suffix {
             Some(s) => format!("{}.{s}", self.def.id),
             None => self.def.id.to_string(),
@@ -380,7 +419,7 @@ impl Ctx<'_> {
         }
     }
 
-    /// A graded result: level from the thresholds, capped by config.
+    /// A graded result: level from the thresholds (or the configured level).
     fn graded(&self, id_suffix: Option<&str>, observed: Decimal, message: String) -> CheckResult {
         let level = self.grade(observed);
         let mut r = self.result(id_suffix, level, message);
@@ -391,7 +430,30 @@ impl Ctx<'_> {
 
     /// A check that cannot run without a dataset the job has as optional.
     fn skipped(&self, id_suffix: Option<&str>, why: &str) -> CheckResult {
-        self.result(id_suffix, Level::Warn, format!("skipped: {why}"))
+        let message = tr!(self, "已跳过：{why}", "skipped: {why}");
+        let mut r = self.result(id_suffix, Level::Pass, message);
+        r.level = Level::Warn;
+        r.observed = Json::String("skipped".into());
+        r
+    }
+
+    /// "no <dataset> export" in the run's language.
+    fn no_export(&self, d: Dataset) -> String {
+        let zh_name = match d {
+            Dataset::Orders => "订单",
+            Dataset::OrderItems => "订单明细",
+            Dataset::Traffic => "流量",
+            Dataset::Products => "商品",
+            Dataset::Members => "会员",
+            Dataset::Service => "客服",
+            Dataset::Ads => "推广",
+            Dataset::Targets => "目标",
+        };
+        if self.zh {
+            format!("没有{zh_name}数据")
+        } else {
+            format!("no {} export", d.name())
+        }
     }
 }
 
@@ -408,9 +470,12 @@ pub(crate) fn pct(d: Decimal) -> String {
     format!("{}%", (d * Decimal::ONE_HUNDRED).round_dp(1).normalize())
 }
 
-/// Money text for messages: ¥1234.50.
+/// Money text for messages, half-even to the fen as SPEC §7 displays it:
+/// ¥1234.50.
 pub(crate) fn yuan(d: Decimal) -> String {
-    format!("¥{}", d.round_dp(2))
+    let mut r = d.round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointNearestEven);
+    r.rescale(2);
+    format!("¥{r}")
 }
 
 pub(crate) fn truncate_samples(mut samples: Vec<Sample>) -> Vec<Sample> {

@@ -7,7 +7,7 @@ use serde_json::Value as Json;
 
 use super::daily::{Agent, agents, kpi};
 use super::{CheckInputs, CheckResult, Ctx, Level, Sample, num, pct, truncate_samples, yuan};
-use crate::compute::kpi::{KpiValue, month_key};
+use crate::compute::kpi::{KpiValue, kpi_label, month_key};
 use crate::model::facts::ProductFact;
 use crate::model::{Dataset, ProductStatus};
 
@@ -20,7 +20,7 @@ pub(super) fn run(ctx: &Ctx, inputs: &CheckInputs) -> Option<CheckResult> {
         _ => None,
     };
     if let Some(d) = needs.filter(|d| !inputs.has(*d)) {
-        return Some(ctx.skipped(None, &format!("no {} export", d.name())));
+        return Some(ctx.skipped(None, &ctx.no_export(d)));
     }
     Some(match ctx.def.id {
         "target_completion" => target_completion(ctx, inputs),
@@ -45,7 +45,11 @@ fn target_completion(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
         .map(|t| t.metric.as_str())
         .collect();
     if metrics.is_empty() {
-        return ctx.result(None, Level::Pass, format!("no targets for {key}"));
+        return ctx.result(
+            None,
+            Level::Pass,
+            tr!(ctx, "{key} 没有目标", "no targets for {key}"),
+        );
     }
     let mut done: Vec<(Decimal, String)> = Vec::new();
     let mut unknown = Vec::new();
@@ -59,8 +63,15 @@ fn target_completion(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
         match get("target_completion") {
             Some(c) => done.push((
                 c,
-                format!(
-                    "{m}: {} of target {} ({})",
+                tr!(
+                    ctx,
+                    "{}：实际 {} / 目标 {}（{}）",
+                    "{}: {} of target {} ({})",
+                    if ctx.zh {
+                        kpi_label(m, true)
+                    } else {
+                        m.to_string()
+                    },
                     kpi(inputs.kpis, m)
                         .map_or("—".into(), |a| a.round_dp(2).normalize().to_string()),
                     get("target").map_or("—".into(), |t| t.normalize().to_string()),
@@ -75,14 +86,21 @@ fn target_completion(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
         return ctx.result(
             None,
             Level::Warn,
-            format!("completion unknown for {}", unknown.join(", ")),
+            tr!(
+                ctx,
+                "{} 的完成率未知",
+                "completion unknown for {}",
+                unknown.join(", ")
+            ),
         );
     };
     let met = done.iter().filter(|d| d.0 >= Decimal::ONE).count();
     let mut r = ctx.graded(
         None,
         *lowest,
-        format!(
+        tr!(
+            ctx,
+            "{key} 共 {} 个目标，达成 {met} 个；最低完成率 {}",
             "{met} of {} target(s) met for {key}; lowest completion {}",
             done.len() + unknown.len(),
             pct(*lowest)
@@ -94,7 +112,10 @@ fn target_completion(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
 
 fn member_growth(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
     let Some(m) = inputs.members else {
-        return ctx.skipped(None, "member counts not available");
+        return ctx.skipped(
+            None,
+            &tr!(ctx, "没有会员数统计", "member counts not available"),
+        );
     };
     let fall = match m.joined_previous_period {
         Some(p) if p > 0 => ((Decimal::from(p) - Decimal::from(m.joined_in_period))
@@ -106,7 +127,9 @@ fn member_growth(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
     let mut r = ctx.graded(
         None,
         fall,
-        format!(
+        tr!(
+            ctx,
+            "新入会 {} 人（上期 {}）；会员数 {} → {}（{net:+}）",
             "{} member(s) joined (previous period {}); members {} → {} ({net:+})",
             m.joined_in_period,
             m.joined_previous_period
@@ -116,8 +139,9 @@ fn member_growth(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
         ),
     );
     if net < 0 && r.level < Level::Warn {
-        r.level = Level::Warn.min(ctx.s.cap);
-        r.message.push_str(": the member base shrank");
+        r.level = ctx.s.level.unwrap_or(Level::Warn);
+        r.message
+            .push_str(&tr!(ctx, "：会员总数减少", ": the member base shrank"));
     }
     r.baseline = m.joined_previous_period.map_or(Json::Null, Json::from);
     r
@@ -125,7 +149,11 @@ fn member_growth(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
 
 fn repurchase_rate(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
     let Some(rate) = kpi(inputs.kpis, "repurchase_rate") else {
-        return ctx.result(None, Level::Pass, "no paying buyers in the period".into());
+        return ctx.result(
+            None,
+            Level::Pass,
+            tr!(ctx, "本期没有支付买家", "no paying buyers in the period"),
+        );
     };
     let previous = inputs.previous.and_then(|p| kpi(p, "repurchase_rate"));
     let fall = match previous {
@@ -135,7 +163,9 @@ fn repurchase_rate(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
     let mut r = ctx.graded(
         None,
         fall,
-        format!(
+        tr!(
+            ctx,
+            "复购率 {}（上期 {}）",
             "repurchase rate {} (previous period {})",
             pct(rate),
             previous.map_or("—".into(), pct)
@@ -147,7 +177,10 @@ fn repurchase_rate(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
 
 fn tier_migration(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
     let Some(t) = inputs.tier_changes else {
-        return ctx.skipped(None, "member tiers not computed");
+        return ctx.skipped(
+            None,
+            &tr!(ctx, "未计算会员分层", "member tiers not computed"),
+        );
     };
     let evaluated = t.up + t.down + t.same;
     let net = if evaluated == 0 {
@@ -158,9 +191,14 @@ fn tier_migration(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
     let mut r = ctx.graded(
         None,
         net,
-        format!(
+        tr!(
+            ctx,
+            "会员等级：升 {}，降 {}，不变 {}，新 {}",
             "levels: {} up, {} down, {} same, {} new",
-            t.up, t.down, t.same, t.new
+            t.up,
+            t.down,
+            t.same,
+            t.new
         ),
     );
     r.baseline = Json::from(t.up);
@@ -172,7 +210,12 @@ fn zero_sellers(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
     let Some(sales) = inputs.sales_window else {
         return ctx.skipped(
             None,
-            &format!("{}-day sales per SKU not available", days.normalize()),
+            &tr!(
+                ctx,
+                "没有各 SKU 近 {} 天的销量",
+                "{}-day sales per SKU not available",
+                days.normalize()
+            ),
         );
     };
     let f = inputs.facts;
@@ -184,7 +227,11 @@ fn zero_sellers(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
         .filter(|d| *d <= end)
         .max()
     else {
-        return ctx.result(None, Level::Pass, "no product rows for the period".into());
+        return ctx.result(
+            None,
+            Level::Pass,
+            tr!(ctx, "本期没有商品数据行", "no product rows for the period"),
+        );
     };
     let window_days = i64::try_from(days.trunc()).unwrap_or(90);
     let listed_before =
@@ -203,7 +250,9 @@ fn zero_sellers(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
     let mut r = ctx.graded(
         None,
         Decimal::from(hits.len()),
-        format!(
+        tr!(
+            ctx,
+            "{} 个在线有库存（共 {stock} 件）的 SKU 近 {window_days} 天零销量，建议清仓",
             "{} SKU(s) online with stock ({stock} units) and no sale in {window_days} days: clear them (清仓)",
             hits.len()
         ),
@@ -213,7 +262,9 @@ fn zero_sellers(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
             .map(|p| {
                 Sample::at(
                     &p.row,
-                    format!(
+                    tr!(
+                        ctx,
+                        "{}{}：库存 {}",
                         "{}{}: stock {}",
                         p.sku_id,
                         p.title
@@ -234,10 +285,18 @@ fn sell_through(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
         return ctx.result(
             None,
             Level::Pass,
-            "no units sold and no stock in the period".into(),
+            tr!(
+                ctx,
+                "本期无销量也无库存",
+                "no units sold and no stock in the period"
+            ),
         );
     };
-    let mut r = ctx.graded(None, rate, format!("sell-through {}", pct(rate)));
+    let mut r = ctx.graded(
+        None,
+        rate,
+        tr!(ctx, "售罄率 {}", "sell-through {}", pct(rate)),
+    );
     let f = inputs.facts;
     if let Some(last) = f
         .products
@@ -269,7 +328,12 @@ fn sell_through(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
                 .map(|(st, sku, u, s, p)| {
                     Sample::at(
                         &p.row,
-                        format!("{sku}: sold {u}, stock {s}, sell-through {}", pct(*st)),
+                        tr!(
+                            ctx,
+                            "{sku}：售出 {u}，库存 {s}，售罄率 {}",
+                            "{sku}: sold {u}, stock {s}, sell-through {}",
+                            pct(*st)
+                        ),
                     )
                 })
                 .collect(),
@@ -281,7 +345,11 @@ fn sell_through(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
 fn service_leaderboard(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
     let mut board: Vec<Agent> = agents(inputs);
     if board.is_empty() {
-        return ctx.result(None, Level::Pass, "no service rows in the period".into());
+        return ctx.result(
+            None,
+            Level::Pass,
+            tr!(ctx, "本期没有客服数据", "no service rows in the period"),
+        );
     }
     let conv = |a: &Agent| {
         (a.consultations > 0).then(|| Decimal::from(a.converted) / Decimal::from(a.consultations))
@@ -301,12 +369,16 @@ fn service_leaderboard(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
             .filter_map(|a| conv(a).map(|c| (c / shop, a.name)))
             .min_by(|x, y| x.0.cmp(&y.0))
     });
-    let leader = board[0].name;
+    let Some(leader) = board.first().map(|a| a.name) else {
+        return ctx.result(None, Level::Pass, String::new());
+    };
     let mut r = match lowest {
         Some((ratio, name)) => ctx.graded(
             None,
             ratio,
-            format!(
+            tr!(
+                ctx,
+                "{} 位客服；销售第一 {leader}；转化最低 {name}，为全店 {2} 的 {1}",
                 "{} agent(s); top seller {leader}; lowest conversion {name} at {} of the shop's {}",
                 board.len(),
                 pct(ratio),
@@ -316,7 +388,12 @@ fn service_leaderboard(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
         None => ctx.result(
             None,
             Level::Pass,
-            format!("{} agent(s); top seller {leader}", board.len()),
+            tr!(
+                ctx,
+                "{} 位客服；销售第一 {leader}",
+                "{} agent(s); top seller {leader}",
+                board.len()
+            ),
         ),
     };
     r.baseline = shop.map_or(Json::Null, num);
@@ -327,7 +404,9 @@ fn service_leaderboard(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
             .map(|(i, a)| {
                 Sample::at(
                     a.row,
-                    format!(
+                    tr!(
+                        ctx,
+                        "第 {} 名 {}：销售额 {}，询单转化 {}（咨询 {} 人），响应 {} 秒",
                         "#{} {}: sales {}, conversion {} of {} consultation(s), response {} s",
                         i + 1,
                         a.name,
@@ -353,20 +432,29 @@ pub fn suggested_cadence_days(cycle_days: Decimal) -> Decimal {
 
 fn repurchase_cycle(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
     let Some(rc) = inputs.repurchase else {
-        return ctx.skipped(None, "member tiers not computed");
+        return ctx.skipped(
+            None,
+            &tr!(ctx, "未计算会员分层", "member tiers not computed"),
+        );
     };
     let Some(cycle) = rc.store_cycle_days else {
         return ctx.result(
             None,
             Level::Warn,
-            "no repeat buyers in the tier window: no repurchase cycle".into(),
+            tr!(
+                ctx,
+                "分层窗口内没有复购买家，无法计算复购周期",
+                "no repeat buyers in the tier window: no repurchase cycle"
+            ),
         );
     };
     let cadence = suggested_cadence_days(cycle);
     let mut r = ctx.result(
         None,
         Level::Pass,
-        format!(
+        tr!(
+            ctx,
+            "复购周期 {} 天（{} 位复购买家）：建议每 {} 天做一次会员活动",
             "repurchase cycle {} days over {} repeat buyer(s): run a member campaign every {} days",
             cycle.round_dp(1).normalize(),
             rc.repeat_buyers,

@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 
 use super::daily::kpi;
 use super::{CheckInputs, CheckResult, Ctx, Level, Sample, num, pct, truncate_samples, yuan};
-use crate::compute::kpi::{KpiSet, PeriodFacts, decompose};
+use crate::compute::kpi::{KpiSet, PeriodFacts, decompose, kpi_label};
 use crate::model::Dataset;
 use crate::model::TrafficType;
 use crate::model::facts::SourceRef;
@@ -22,13 +22,13 @@ pub(super) fn run(ctx: &Ctx, inputs: &CheckInputs) -> Option<CheckResult> {
         _ => &[Dataset::Orders],
     };
     if let Some(missing) = needs.iter().find(|d| !inputs.has(**d)) {
-        return Some(ctx.skipped(None, &format!("no {} export", missing.name())));
+        return Some(ctx.skipped(None, &ctx.no_export(*missing)));
     }
     let Some(prev) = inputs.previous else {
         return Some(ctx.result(
             None,
             Level::Pass,
-            "no previous period to compare with".into(),
+            tr!(ctx, "没有上一期可比", "no previous period to compare with"),
         ));
     };
     let cur = inputs.kpis;
@@ -69,7 +69,9 @@ fn orders_down_sales_up(ctx: &Ctx, cur: &KpiSet, prev: &KpiSet) -> CheckResult {
         ctx.result(
             None,
             Level::Warn,
-            format!(
+            tr!(
+                ctx,
+                "支付订单数 {} 而支付金额 {}：靠更大的订单拉动——笔单价 {}，客单价 {}",
                 "paid orders {} while gross sales {}: bigger orders carried it — average order value {}, aov per buyer {}",
                 signed(orders),
                 signed(sales),
@@ -81,7 +83,9 @@ fn orders_down_sales_up(ctx: &Ctx, cur: &KpiSet, prev: &KpiSet) -> CheckResult {
         ctx.result(
             None,
             Level::Pass,
-            format!(
+            tr!(
+                ctx,
+                "支付订单数 {}，支付金额 {}",
                 "paid orders {}, gross sales {}",
                 signed(orders),
                 signed(sales)
@@ -97,13 +101,19 @@ fn aov_up_margin_down(ctx: &Ctx, cur: &KpiSet, prev: &KpiSet) -> CheckResult {
     let (Some(m1), Some(m0)) = (kpi(cur, "gross_margin"), kpi(prev, "gross_margin")) else {
         return ctx.skipped(
             None,
-            "gross margin unknown (unit costs or order lines missing)",
+            &tr!(
+                ctx,
+                "毛利率未知（缺少成本价或订单明细）",
+                "gross margin unknown (unit costs or order lines missing)"
+            ),
         );
     };
     let aov = change(cur, prev, "aov");
     let points = m1 - m0;
     let pattern = aov.is_some_and(|a| a > Decimal::ZERO) && points < Decimal::ZERO;
-    let message = format!(
+    let message = tr!(
+        ctx,
+        "客单价 {}，毛利率 {} → {}（{} 个百分点）",
         "aov {}, gross margin {} → {} ({} points)",
         signed(aov),
         pct(m0),
@@ -114,7 +124,11 @@ fn aov_up_margin_down(ctx: &Ctx, cur: &KpiSet, prev: &KpiSet) -> CheckResult {
         ctx.result(
             None,
             Level::Warn,
-            format!("{message}: buyers spend more on lower-margin goods or discounts"),
+            tr!(
+                ctx,
+                "{message}：买家多花的钱买了低毛利商品或用了折扣",
+                "{message}: buyers spend more on lower-margin goods or discounts"
+            ),
         )
     } else {
         ctx.result(None, Level::Pass, message)
@@ -129,9 +143,9 @@ fn all_grew(ctx: &Ctx, cur: &KpiSet, prev: &KpiSet) -> CheckResult {
     let mut not = Vec::new();
     let mut unknown = Vec::new();
     for (id, label) in [
-        ("gross_sales", "sales"),
-        ("gross_margin", "margin"),
-        ("paid_orders", "orders"),
+        ("gross_sales", tr!(ctx, "销售额", "sales")),
+        ("gross_margin", tr!(ctx, "毛利率", "margin")),
+        ("paid_orders", tr!(ctx, "订单数", "orders")),
     ] {
         match change(cur, prev, id) {
             Some(c) if c > Decimal::ZERO => grew.push(format!("{label} {}", signed(Some(c)))),
@@ -140,14 +154,19 @@ fn all_grew(ctx: &Ctx, cur: &KpiSet, prev: &KpiSet) -> CheckResult {
         }
     }
     let mut message = if not.is_empty() && unknown.is_empty() {
-        format!("sales, margin and orders all grew: {}", grew.join(", "))
+        tr!(
+            ctx,
+            "销售额、毛利率和订单数全部增长：{}",
+            "sales, margin and orders all grew: {}",
+            grew.join(", ")
+        )
     } else if not.is_empty() {
-        format!("grew: {}", grew.join(", "))
+        tr!(ctx, "增长：{}", "grew: {}", grew.join(", "))
     } else {
-        format!("did not grow: {}", not.join(", "))
+        tr!(ctx, "未增长：{}", "did not grow: {}", not.join(", "))
     };
     if !unknown.is_empty() {
-        message.push_str(&format!("; unknown: {}", unknown.join(", ")));
+        message.push_str(&tr!(ctx, "；未知：{}", "; unknown: {}", unknown.join(", ")));
     }
     let level = if not.is_empty() {
         Level::Pass
@@ -164,7 +183,11 @@ fn decomposition(ctx: &Ctx, cur: &KpiSet, prev: &KpiSet) -> CheckResult {
         return ctx.result(
             None,
             Level::Pass,
-            "cannot decompose: visitors, conversion or aov is zero or unknown in one of the periods".into(),
+            tr!(
+                ctx,
+                "无法拆解：某一期的访客数、转化率或客单价为 0 或未知",
+                "cannot decompose: visitors, conversion or aov is zero or unknown in one of the periods"
+            ),
         );
     };
     let rel = if d.previous_gross_sales.is_zero() {
@@ -175,13 +198,23 @@ fn decomposition(ctx: &Ctx, cur: &KpiSet, prev: &KpiSet) -> CheckResult {
     let parts: Vec<String> = d
         .factors
         .iter()
-        .map(|f| format!("{} {}", f.factor, signed_money(f.contribution)))
+        .map(|f| {
+            format!(
+                "{} {}",
+                factor_name(ctx, f.factor),
+                signed_money(f.contribution)
+            )
+        })
         .collect();
-    let main = d.main_factor().map_or("—", |f| f.factor);
+    let main = d
+        .main_factor()
+        .map_or("—".into(), |f| factor_name(ctx, f.factor));
     let mut r = ctx.graded(
         None,
         rel,
-        format!(
+        tr!(
+            ctx,
+            "支付金额 {} → {}（{}）：{}；主要因为{main}",
             "gross sales {} → {} ({}): {}; mostly {main}",
             yuan(d.previous_gross_sales),
             yuan(d.current_gross_sales),
@@ -194,9 +227,11 @@ fn decomposition(ctx: &Ctx, cur: &KpiSet, prev: &KpiSet) -> CheckResult {
         .factors
         .iter()
         .map(|f| {
-            Sample::note(format!(
+            Sample::note(tr!(
+                ctx,
+                "{}：{} → {}，贡献 {}（{}）",
                 "{}: {} → {}, contribution {} ({})",
-                f.factor,
+                factor_name(ctx, f.factor),
                 f.previous.round_dp(4).normalize(),
                 f.current.round_dp(4).normalize(),
                 signed_money(f.contribution),
@@ -205,6 +240,26 @@ fn decomposition(ctx: &Ctx, cur: &KpiSet, prev: &KpiSet) -> CheckResult {
         })
         .collect();
     r
+}
+
+/// A decomposition factor's name: its KPI id, or its label in Chinese.
+fn factor_name(ctx: &Ctx, factor: &str) -> String {
+    if ctx.zh {
+        kpi_label(factor, true)
+    } else {
+        factor.to_string()
+    }
+}
+
+fn type_name(ctx: &Ctx, t: TrafficType) -> &'static str {
+    match (ctx.zh, t) {
+        (false, t) => t.as_str(),
+        (true, TrafficType::Free) => "免费",
+        (true, TrafficType::Paid) => "付费",
+        (true, TrafficType::Campaign) => "活动",
+        (true, TrafficType::Content) => "内容",
+        (true, TrafficType::Other) => "其他",
+    }
 }
 
 fn signed_money(d: Decimal) -> String {
@@ -235,7 +290,11 @@ fn traffic_mix(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
         return ctx.result(
             None,
             Level::Pass,
-            "no previous period's traffic to compare with".into(),
+            tr!(
+                ctx,
+                "没有上一期的流量数据可比",
+                "no previous period's traffic to compare with"
+            ),
         );
     };
     let (now, before) = (mix(inputs.facts), mix(prev_facts));
@@ -243,7 +302,11 @@ fn traffic_mix(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
         return ctx.result(
             None,
             Level::Pass,
-            "no per-source traffic in one of the periods".into(),
+            tr!(
+                ctx,
+                "某一期没有分来源的流量",
+                "no per-source traffic in one of the periods"
+            ),
         );
     }
     let mut shifts: Vec<(Decimal, TrafficType, Decimal, Decimal)> = TrafficType::ALL
@@ -258,13 +321,18 @@ fn traffic_mix(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
         .filter(|(_, _, b, a)| !(a.is_zero() && b.is_zero()))
         .collect();
     shifts.sort_by(|x, y| y.0.cmp(&x.0).then(x.1.cmp(&y.1)));
-    let (largest, ty, b, a) = shifts[0];
+    // Both mixes have a type with a positive share, so one shift remains.
+    let Some(&(largest, ty, b, a)) = shifts.first() else {
+        return ctx.result(None, Level::Pass, String::new());
+    };
     let mut r = ctx.graded(
         None,
         largest,
-        format!(
+        tr!(
+            ctx,
+            "流量结构变化最大：{} 占来源访客 {} → {}",
             "largest mix shift: {} {} → {} of source visitors",
-            ty.as_str(),
+            type_name(ctx, ty),
             pct(b),
             pct(a)
         ),
@@ -272,9 +340,11 @@ fn traffic_mix(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
     r.samples = shifts
         .iter()
         .map(|(_, t, b, a)| {
-            Sample::note(format!(
+            Sample::note(tr!(
+                ctx,
+                "{}：{} → {}（{} 个百分点）",
                 "{}: {} → {} ({} points)",
-                t.as_str(),
+                type_name(ctx, *t),
                 pct(*b),
                 pct(*a),
                 ((*a - *b) * Decimal::ONE_HUNDRED).round_dp(1).normalize()
@@ -296,7 +366,11 @@ fn product_movers(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
         return ctx.result(
             None,
             Level::Pass,
-            "no previous period's products to compare with".into(),
+            tr!(
+                ctx,
+                "没有上一期的商品数据可比",
+                "no previous period's products to compare with"
+            ),
         );
     };
     let mut skus: BTreeMap<&str, Sku> = BTreeMap::new();
@@ -362,16 +436,30 @@ fn product_movers(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
             .take(top)
             .map(|d| line("▼", d)),
     );
-    let (fall, sku) = worst_fall.unwrap_or((Decimal::ZERO, "—"));
-    let fall = fall.max(Decimal::ZERO);
-    let mut r = ctx.graded(
-        None,
-        fall,
-        format!(
-            "largest fall among the previous top {top} sellers: {sku} {}",
-            signed(Some(-fall))
+    let mut r = match worst_fall {
+        Some((fall, sku)) => {
+            let fall = fall.max(Decimal::ZERO);
+            ctx.graded(
+                None,
+                fall,
+                tr!(
+                    ctx,
+                    "上期前 {top} 名热销商品中跌幅最大：{sku} {}",
+                    "largest fall among the previous top {top} sellers: {sku} {}",
+                    signed(Some(-fall))
+                ),
+            )
+        }
+        None => ctx.result(
+            None,
+            Level::Pass,
+            tr!(
+                ctx,
+                "上一期没有商品销售",
+                "no product sales in the previous period"
+            ),
         ),
-    );
+    };
     r.samples = truncate_samples(samples);
     r
 }
@@ -392,7 +480,9 @@ fn new_vs_returning(ctx: &Ctx, cur: &KpiSet, prev: &KpiSet) -> CheckResult {
     ctx.graded(
         None,
         fall,
-        format!(
+        tr!(
+            ctx,
+            "新买家 {}（{}），老买家 {}（{}）；新买家贡献 {share} 的销售额",
             "new buyers {} ({}), returning buyers {} ({}); new buyers bring {share} of sales",
             count("new_buyers"),
             signed(new),

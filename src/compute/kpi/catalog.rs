@@ -17,7 +17,7 @@ pub enum KpiKind {
     Count,
     /// A fraction (0.0325 = 3.25 %).
     Ratio,
-    /// A plain decimal number (units per order, ROI multiples are ratios).
+    /// A plain decimal number (units per order, ROI, page views per visitor).
     Number,
     /// A duration in seconds.
     Seconds,

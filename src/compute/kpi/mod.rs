@@ -70,7 +70,18 @@ impl KpiValue {
         }
     }
 
-    /// Reads the summary.json form back (daily snapshots are stored that
+    /// The lossless form for stored daily snapshots: every decimal as a
+    /// string, so a ratio read back is the ratio written.
+    pub fn to_exact_json(&self) -> Json {
+        match self {
+            KpiValue::Money(d) | KpiValue::Ratio(d) | KpiValue::Number(d) => {
+                Json::String(d.to_string())
+            }
+            other => other.to_json(),
+        }
+    }
+
+    /// Reads the summary.json form (or the exact form) back (daily snapshots are stored that
     /// way); `None` for an unknown id or a value of the wrong shape.
     pub fn from_json(id: &str, v: &Json) -> Option<KpiValue> {
         if v.is_null() {
@@ -113,6 +124,16 @@ pub fn kpis_to_json(set: &KpiSet) -> Json {
     Json::Object(
         set.iter()
             .map(|(id, v)| (id.clone(), v.to_json()))
+            .collect(),
+    )
+}
+
+/// `{id: value}` with every decimal as a string, for daily snapshots in
+/// the store; [`kpis_from_json`] reads both forms.
+pub fn kpis_to_exact_json(set: &KpiSet) -> Json {
+    Json::Object(
+        set.iter()
+            .map(|(id, v)| (id.clone(), v.to_exact_json()))
             .collect(),
     )
 }
