@@ -69,14 +69,18 @@ proptest! {
         let previous: HashMap<String, String> = previous.into_iter().collect();
         let mut sorted = purchases.clone();
         sort_purchases(&mut sorted);
-        let base = run(&settings, sorted, members.clone(), &previous);
+        let mut previous_sorted: Vec<(String, String)> = previous.clone().into_iter().collect();
+        previous_sorted.sort();
+        let base = run(&settings, sorted, members.clone(), previous_sorted);
 
         let mut shuffled = purchases;
         shuffle(&mut shuffled, seed);
         sort_purchases(&mut shuffled);
         let mut members = members;
         shuffle(&mut members, seed.rotate_left(17));
-        let other = run(&settings, shuffled, members, &previous);
+        let mut previous_shuffled: Vec<(String, String)> = previous.into_iter().collect();
+        shuffle(&mut previous_shuffled, seed.rotate_left(31));
+        let other = run(&settings, shuffled, members, previous_shuffled);
 
         prop_assert_eq!(rows(&base), rows(&other));
         prop_assert_eq!(&base.summary, &other.summary);
@@ -93,7 +97,7 @@ proptest! {
     }
 }
 
-fn run(s: &TierSettings, p: Vec<Purchase>, m: Vec<MemberFact>, prev: &HashMap<String, String>) -> TierResult {
+fn run(s: &TierSettings, p: Vec<Purchase>, m: Vec<MemberFact>, prev: Vec<(String, String)>) -> TierResult {
     let as_of = NaiveDate::from_ymd_opt(2026, 10, 31).unwrap();
     compute_tiers(s, as_of, "2026-11".parse::<Period>().unwrap(), p, m, prev).unwrap()
 }
