@@ -52,7 +52,11 @@ fn load_cdnow_purchases(r: impl BufRead) -> Result<Vec<Purchase>, String> {
         }
         let f: Vec<&str> = line.split_whitespace().collect();
         let [_, id, date, _qty, amount] = f[..] else {
-            return Err(format!("line {}: expected 5 fields, got {}", i + 1, f.len()));
+            return Err(format!(
+                "line {}: expected 5 fields, got {}",
+                i + 1,
+                f.len()
+            ));
         };
         out.push(Purchase {
             member_id: id.to_string(),
@@ -169,14 +173,26 @@ fn every_customer_matches_the_published_summary() {
         let last = row.last_purchase.unwrap();
         let id = row.member_id;
         assert_eq!(row.frequency - 1, s.x, "{id}: repeat purchases");
-        assert!(close((last - first).num_days(), s.t_x), "{id}: t_x {} vs {first}..{last}", s.t_x);
-        assert!(close((as_of - first).num_days(), s.t), "{id}: T {} vs first {first}", s.t);
+        assert!(
+            close((last - first).num_days(), s.t_x),
+            "{id}: t_x {} vs {first}..{last}",
+            s.t_x
+        );
+        assert!(
+            close((as_of - first).num_days(), s.t),
+            "{id}: T {} vs first {first}",
+            s.t
+        );
         assert_eq!(
             i64::from(row.recency_days.unwrap()),
             (as_of - last).num_days(),
             "{id}: recency"
         );
-        let class = if s.x == 0 { PurchaseClass::B } else { PurchaseClass::C };
+        let class = if s.x == 0 {
+            PurchaseClass::B
+        } else {
+            PurchaseClass::C
+        };
         assert_eq!(row.class, class, "{id}: class");
         assert_eq!(row.cycle_days.is_some(), s.x > 0, "{id}: cycle");
         assert!(row.monetary > Decimal::ZERO);
@@ -193,8 +209,14 @@ fn every_customer_matches_the_published_summary() {
     let published: f64 = summary.values().map(|s| s.t_x * 7.0).sum::<f64>()
         / summary.values().map(|s| f64::from(s.x)).sum::<f64>();
     let ours = result.summary.repurchase_cycle_days.unwrap();
-    assert_eq!(ours, (Decimal::from(span_days) / Decimal::from(repeats)).round_dp(2));
-    assert!((rust_decimal::prelude::ToPrimitive::to_f64(&ours).unwrap() - published).abs() < 0.05, "{ours} vs {published}");
+    assert_eq!(
+        ours,
+        (Decimal::from(span_days) / Decimal::from(repeats)).round_dp(2)
+    );
+    assert!(
+        (rust_decimal::prelude::ToPrimitive::to_f64(&ours).unwrap() - published).abs() < 0.05,
+        "{ours} vs {published}"
+    );
 }
 
 #[test]

@@ -43,7 +43,10 @@ fn dec(s: &str) -> Decimal {
 }
 
 fn prev(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-    pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
 }
 
 /// The shop of these tests, as of 2026-10-31 with the default 365-day window
@@ -135,35 +138,80 @@ fn default_settings_hand_computed() {
         }
     );
     let b = row(&r, "b");
-    assert_eq!((b.r_score, b.f_score, b.m_score), (Some(4), Some(1), Some(4)));
+    assert_eq!(
+        (b.r_score, b.f_score, b.m_score),
+        (Some(4), Some(1), Some(4))
+    );
     assert_eq!(b.segment, Some("promising"));
     assert_eq!((b.level, b.level_change), ("达人", LevelChange::Same));
-    assert_eq!((b.class, b.lifecycle, b.cycle_days), (PurchaseClass::B, Lifecycle::Active, None));
+    assert_eq!(
+        (b.class, b.lifecycle, b.cycle_days),
+        (PurchaseClass::B, Lifecycle::Active, None)
+    );
 
     let c = row(&r, "c");
     assert_eq!(c.first_purchase, Some(d("2025-10-31")));
-    assert_eq!((c.recency_days, c.frequency, c.monetary), (Some(90), 1, dec("200")));
-    assert_eq!((c.r_score, c.f_score, c.m_score), (Some(2), Some(2), Some(1)));
+    assert_eq!(
+        (c.recency_days, c.frequency, c.monetary),
+        (Some(90), 1, dec("200"))
+    );
+    assert_eq!(
+        (c.r_score, c.f_score, c.m_score),
+        (Some(2), Some(2), Some(1))
+    );
     assert_eq!(c.segment, Some("hibernating"));
-    assert_eq!((c.level, c.level_prev, c.level_change), ("小白", Some("达人"), LevelChange::Down));
-    assert_eq!((c.class, c.lifecycle), (PurchaseClass::C, Lifecycle::LowStickiness));
+    assert_eq!(
+        (c.level, c.level_prev, c.level_change),
+        ("小白", Some("达人"), LevelChange::Down)
+    );
+    assert_eq!(
+        (c.class, c.lifecycle),
+        (PurchaseClass::C, Lifecycle::LowStickiness)
+    );
     assert_eq!(c.cycle_days, Some(dec("275")));
 
     let dd = row(&r, "d");
-    assert_eq!((dd.r_score, dd.f_score, dd.m_score), (Some(1), Some(5), Some(5)));
+    assert_eq!(
+        (dd.r_score, dd.f_score, dd.m_score),
+        (Some(1), Some(5), Some(5))
+    );
     assert_eq!(dd.segment, Some("cant_lose"));
-    assert_eq!((dd.level, dd.level_prev, dd.level_change), ("红人", None, LevelChange::New));
-    assert_eq!((dd.recency_days, dd.lifecycle, dd.cycle_days), (Some(183), Lifecycle::Silent, Some(dec("53"))));
+    assert_eq!(
+        (dd.level, dd.level_prev, dd.level_change),
+        ("红人", None, LevelChange::New)
+    );
+    assert_eq!(
+        (dd.recency_days, dd.lifecycle, dd.cycle_days),
+        (Some(183), Lifecycle::Silent, Some(dec("53")))
+    );
 
     let e = row(&r, "e");
-    assert_eq!((e.recency_days, e.frequency, e.monetary), (Some(675), 0, Decimal::ZERO));
+    assert_eq!(
+        (e.recency_days, e.frequency, e.monetary),
+        (Some(675), 0, Decimal::ZERO)
+    );
     assert_eq!((e.r_score, e.segment), (None, None));
-    assert_eq!((e.class, e.lifecycle, e.level), (PurchaseClass::B, Lifecycle::Silent, "小白"));
+    assert_eq!(
+        (e.class, e.lifecycle, e.level),
+        (PurchaseClass::B, Lifecycle::Silent, "小白")
+    );
 
     for id in ["f", "x"] {
         let m = row(&r, id);
-        assert_eq!((m.first_purchase, m.recency_days, m.r_score, m.f_score, m.m_score), (None, None, None, None, None));
-        assert_eq!((m.class, m.lifecycle, m.level, m.segment), (PurchaseClass::A, Lifecycle::Potential, "小白", None));
+        assert_eq!(
+            (
+                m.first_purchase,
+                m.recency_days,
+                m.r_score,
+                m.f_score,
+                m.m_score
+            ),
+            (None, None, None, None, None)
+        );
+        assert_eq!(
+            (m.class, m.lifecycle, m.level, m.segment),
+            (PurchaseClass::A, Lifecycle::Potential, "小白", None)
+        );
     }
     assert_eq!(row(&r, "x").level_change, LevelChange::Down);
     assert_eq!(row(&r, "f").level_change, LevelChange::New);
@@ -180,8 +228,16 @@ fn default_settings_hand_computed() {
     assert_eq!(r.actions.at_risk_high_value, vec![idx("d")]);
     assert_eq!(r.actions.silent_to_reactivate, vec![idx("d"), idx("e")]);
     assert_eq!(r.actions.b_class_to_nudge, vec![idx("b"), idx("e")]);
-    let bd: Vec<(usize, NaiveDate)> = r.actions.birthdays.iter().map(|b| (b.member, b.on)).collect();
-    assert_eq!(bd, vec![(idx("b"), d("2026-11-01")), (idx("f"), d("2026-11-15"))]);
+    let bd: Vec<(usize, NaiveDate)> = r
+        .actions
+        .birthdays
+        .iter()
+        .map(|b| (b.member, b.on))
+        .collect();
+    assert_eq!(
+        bd,
+        vec![(idx("b"), d("2026-11-01")), (idx("f"), d("2026-11-15"))]
+    );
 
     let json = serde_json::to_value(s).unwrap();
     assert_eq!(
@@ -213,7 +269,10 @@ fn orders_and_mean_settings() {
     let r = run(&s);
     // a: 3 orders, 550 / 3 = 183.333… → 183.33; class by orders: 3 → C.
     let a = row(&r, "a");
-    assert_eq!((a.frequency, a.monetary, a.class), (3, dec("183.33"), PurchaseClass::C));
+    assert_eq!(
+        (a.frequency, a.monetary, a.class),
+        (3, dec("183.33"), PurchaseClass::C)
+    );
     // d: 2550 / 3 = 850.
     assert_eq!(row(&r, "d").monetary, dec("850"));
     // Levels use the window total whatever monetary says.
@@ -228,7 +287,15 @@ fn orders_and_mean_settings() {
 fn one_order_twice_a_day_is_b_by_days_and_c_by_orders() {
     let purchases = || vec![p("m", "2026-10-30", "10"), p("m", "2026-10-30", "20")];
     let go = |s: &TierSettings| {
-        compute_tiers(s, d("2026-10-31"), "2026-11".parse().unwrap(), purchases(), vec![], HashMap::new()).unwrap()
+        compute_tiers(
+            s,
+            d("2026-10-31"),
+            "2026-11".parse().unwrap(),
+            purchases(),
+            vec![],
+            HashMap::new(),
+        )
+        .unwrap()
     };
     let by_days = go(&TierSettings::default());
     assert_eq!(by_days.row(0).class, PurchaseClass::B);
@@ -237,7 +304,10 @@ fn one_order_twice_a_day_is_b_by_days_and_c_by_orders() {
     assert_eq!(by_orders.row(0).class, PurchaseClass::C);
     // A single scored member lands in the middle bin: scores 3, 3, 3 (R = 6 − 3).
     let m = by_days.row(0);
-    assert_eq!((m.r_score, m.f_score, m.m_score), (Some(3), Some(3), Some(3)));
+    assert_eq!(
+        (m.r_score, m.f_score, m.m_score),
+        (Some(3), Some(3), Some(3))
+    );
     assert_eq!(m.segment, Some("need_attention"));
     assert_eq!(by_days.summary.repurchase_cycle_days, None);
     assert_eq!(by_days.summary.suggested_cadence_days, None);
@@ -258,7 +328,12 @@ monetary = [200, 500, "1000", 2000.0]
     let r = run(&s);
     let scores = |id| {
         let m = row(&r, id);
-        (m.r_score.unwrap(), m.f_score.unwrap(), m.m_score.unwrap(), m.segment.unwrap())
+        (
+            m.r_score.unwrap(),
+            m.f_score.unwrap(),
+            m.m_score.unwrap(),
+            m.segment.unwrap(),
+        )
     };
     assert_eq!(scores("a"), (5, 2, 3, "potential_loyalist"));
     assert_eq!(scores("b"), (5, 1, 4, "new"));
@@ -298,8 +373,23 @@ from = 1999
         p("p5", "2026-10-01", "1000"),
         p("p6", "2026-10-01", "2000"),
     ];
-    let previous = prev(&[("p1", "达人"), ("p2", "达人"), ("p3", "素人"), ("p4", "红人"), ("p5", "金卡"), ("p6", "达人")]);
-    let r = compute_tiers(&s, d("2026-10-31"), "2026-11".parse().unwrap(), purchases, vec![], previous).unwrap();
+    let previous = prev(&[
+        ("p1", "达人"),
+        ("p2", "达人"),
+        ("p3", "素人"),
+        ("p4", "红人"),
+        ("p5", "金卡"),
+        ("p6", "达人"),
+    ]);
+    let r = compute_tiers(
+        &s,
+        d("2026-10-31"),
+        "2026-11".parse().unwrap(),
+        purchases,
+        vec![],
+        previous,
+    )
+    .unwrap();
     let lv = |id| {
         let m = row(&r, id);
         (m.level, m.level_prev, m.level_change)
@@ -319,15 +409,25 @@ from = 1999
 
 #[test]
 fn lifecycle_boundaries_follow_config() {
-    let s = TierSettings::from_toml("[lifecycle]\nactive_days = 7\nlow_stickiness_days = 14").unwrap();
+    let s =
+        TierSettings::from_toml("[lifecycle]\nactive_days = 7\nlow_stickiness_days = 14").unwrap();
     let purchases = vec![
         p("r07", "2026-10-24", "1"),
         p("r08", "2026-10-23", "1"),
         p("r14", "2026-10-17", "1"),
         p("r15", "2026-10-16", "1"),
     ];
-    let r = compute_tiers(&s, d("2026-10-31"), "2026-11".parse().unwrap(), purchases, vec![], HashMap::new()).unwrap();
-    let life: Vec<(Option<u32>, Lifecycle)> = r.rows().map(|m| (m.recency_days, m.lifecycle)).collect();
+    let r = compute_tiers(
+        &s,
+        d("2026-10-31"),
+        "2026-11".parse().unwrap(),
+        purchases,
+        vec![],
+        HashMap::new(),
+    )
+    .unwrap();
+    let life: Vec<(Option<u32>, Lifecycle)> =
+        r.rows().map(|m| (m.recency_days, m.lifecycle)).collect();
     assert_eq!(
         life,
         vec![
@@ -355,7 +455,10 @@ fn window_all_and_short_window() {
     assert_eq!((a.frequency, a.monetary), (1, dec("250")));
     // b bought 11 days ago: no window purchase, but still a B-class active buyer.
     let b = row(&one, "b");
-    assert_eq!((b.r_score, b.class, b.lifecycle), (None, PurchaseClass::B, Lifecycle::Active));
+    assert_eq!(
+        (b.r_score, b.class, b.lifecycle),
+        (None, PurchaseClass::B, Lifecycle::Active)
+    );
 }
 
 #[test]
@@ -371,7 +474,13 @@ fn birthdays_on_leap_days_and_across_the_year_end() {
     let on = |coming: Period| {
         let mut agg = PurchaseAggregator::new(d("2026-10-31"), Window::All);
         agg.push("jan2", d("2026-10-01"), Decimal::ONE).unwrap();
-        let r = evaluate(&TierSettings::default(), agg.finish(), members(), HashMap::new(), coming);
+        let r = evaluate(
+            &TierSettings::default(),
+            agg.finish(),
+            members(),
+            HashMap::new(),
+            coming,
+        );
         r.actions
             .birthdays
             .iter()
@@ -381,14 +490,23 @@ fn birthdays_on_leap_days_and_across_the_year_end() {
     // 2027 is a common year: the leap-day birthday falls on 28 February, with feb28.
     assert_eq!(
         on("2027-02".parse().unwrap()),
-        vec![("feb28".to_string(), d("2027-02-28")), ("leap".to_string(), d("2027-02-28"))]
+        vec![
+            ("feb28".to_string(), d("2027-02-28")),
+            ("leap".to_string(), d("2027-02-28"))
+        ]
     );
     assert_eq!(
         on("2028-02".parse().unwrap()),
-        vec![("feb28".to_string(), d("2028-02-28")), ("leap".to_string(), d("2028-02-29"))]
+        vec![
+            ("feb28".to_string(), d("2028-02-28")),
+            ("leap".to_string(), d("2028-02-29"))
+        ]
     );
     // The week 2026-12-28 .. 2027-01-03 spans the year end.
-    assert_eq!(on("2026-W53".parse().unwrap()), vec![("jan2".to_string(), d("2027-01-02"))]);
+    assert_eq!(
+        on("2026-W53".parse().unwrap()),
+        vec![("jan2".to_string(), d("2027-01-02"))]
+    );
     assert_eq!(on("2026-11".parse().unwrap()), vec![]);
 }
 
@@ -405,7 +523,10 @@ fn no_purchases_at_all() {
     .unwrap();
     assert_eq!(r.len(), 2);
     assert_eq!(r.summary.scored, 0);
-    assert!(r.rows().all(|m| m.class == PurchaseClass::A && m.lifecycle == Lifecycle::Potential));
+    assert!(
+        r.rows()
+            .all(|m| m.class == PurchaseClass::A && m.lifecycle == Lifecycle::Potential)
+    );
 }
 
 #[test]
@@ -420,14 +541,19 @@ fn unsorted_stream_is_an_error_naming_the_position() {
     )
     .unwrap_err();
     assert!(matches!(err, TierError::Unsorted { index: 2, .. }));
-    assert!(err.to_string().contains("purchase 2: member \"a\""), "{err}");
+    assert!(
+        err.to_string().contains("purchase 2: member \"a\""),
+        "{err}"
+    );
 }
 
 #[test]
 fn many_distinct_previous_level_names() {
     // More names than the short interning scan handles: each row must still
     // show its own previous name, and the configured ones still compare.
-    let mut previous: Vec<(String, String)> = (0..40).map(|i| (format!("m{i:02}"), format!("旧等级{i}"))).collect();
+    let mut previous: Vec<(String, String)> = (0..40)
+        .map(|i| (format!("m{i:02}"), format!("旧等级{i}")))
+        .collect();
     previous.push(("n1".into(), "达人".into()));
     previous.push(("n2".into(), "旧等级3".into()));
     let previous: HashMap<String, String> = previous.into_iter().collect();
@@ -443,8 +569,17 @@ fn many_distinct_previous_level_names() {
     .unwrap();
     assert_eq!(r.len(), 42);
     for m in r.rows() {
-        assert_eq!(m.level_prev, Some(previous[m.member_id].as_str()), "{}", m.member_id);
-        let want = if m.member_id == "n1" { LevelChange::Down } else { LevelChange::New };
+        assert_eq!(
+            m.level_prev,
+            Some(previous[m.member_id].as_str()),
+            "{}",
+            m.member_id
+        );
+        let want = if m.member_id == "n1" {
+            LevelChange::Down
+        } else {
+            LevelChange::New
+        };
         assert_eq!(m.level_change, want, "{}", m.member_id);
     }
 }
@@ -465,8 +600,10 @@ fn previous_levels_as_an_unsorted_stream_with_a_duplicate() {
         previous,
     )
     .unwrap();
-    let rows: Vec<(&str, &str, Option<&str>, LevelChange)> =
-        r.rows().map(|m| (m.member_id, m.level, m.level_prev, m.level_change)).collect();
+    let rows: Vec<(&str, &str, Option<&str>, LevelChange)> = r
+        .rows()
+        .map(|m| (m.member_id, m.level, m.level_prev, m.level_change))
+        .collect();
     // The first entry for b wins.
     assert_eq!(
         rows,

@@ -37,7 +37,10 @@ fn defaults_build() {
             ("红人", Decimal::from(1999), "2.0".parse().unwrap(), None),
         ]
     );
-    assert_eq!((s.lifecycle.active_days, s.lifecycle.low_stickiness_days), (30, 90));
+    assert_eq!(
+        (s.lifecycle.active_days, s.lifecycle.low_stickiness_days),
+        (30, 90)
+    );
     assert_eq!(TierSettings::from_toml("").unwrap(), s);
 }
 
@@ -83,13 +86,19 @@ keep = 7
     );
     assert_eq!(keys("window_days = \"forever\""), ["tiers.window_days"]);
     let msg = TierSettings::from_toml("frequency = \"visits\"").unwrap_err()[0].to_string();
-    assert_eq!(msg, "tiers.frequency: unknown value \"visits\" (expected \"days\" or \"orders\")");
+    assert_eq!(
+        msg,
+        "tiers.frequency: unknown value \"visits\" (expected \"days\" or \"orders\")"
+    );
 }
 
 #[test]
 fn unknown_keys_are_rejected() {
     let problems = TierSettings::from_toml("window = 30").unwrap_err();
-    assert!(problems[0].message.contains("unknown field `window`"), "{problems:?}");
+    assert!(
+        problems[0].message.contains("unknown field `window`"),
+        "{problems:?}"
+    );
     assert!(TierSettings::from_toml("[lifecycle]\nsilent_days = 200").is_err());
     assert!(TierSettings::from_toml("[[segment_rules]]\nid = \"x\"\nrecency = 5").is_err());
 }
@@ -142,7 +151,12 @@ r = [1, 2]
     assert!(s.rules[1].matches(2, 1, 5));
 
     // Rules without `segments` mean custom too.
-    assert!(TierSettings::from_toml("[[segment_rules]]\nid = \"all\"").unwrap().preset.is_none());
+    assert!(
+        TierSettings::from_toml("[[segment_rules]]\nid = \"all\"")
+            .unwrap()
+            .preset
+            .is_none()
+    );
 
     assert_eq!(
         keys(
@@ -172,7 +186,10 @@ id = "x"
         ]
     );
     assert_eq!(keys("segments = \"custom\""), ["tiers.segment_rules"]);
-    assert_eq!(keys("segments = \"rf10\"\n[[segment_rules]]\nid = \"a\""), ["tiers.segment_rules"]);
+    assert_eq!(
+        keys("segments = \"rf10\"\n[[segment_rules]]\nid = \"a\""),
+        ["tiers.segment_rules"]
+    );
 }
 
 #[test]
@@ -219,19 +236,32 @@ f = 1
     assert_eq!(cov.never_matching, ["shadowed"]);
     assert_eq!(
         cov.uncovered,
-        [ScoreCell { r: 1, f: 2, m: 1 }, ScoreCell { r: 1, f: 2, m: 2 }]
+        [
+            ScoreCell { r: 1, f: 2, m: 1 },
+            ScoreCell { r: 1, f: 2, m: 2 }
+        ]
     );
     // A preset written for q = 5 used with q = 3: rules needing a 4 or 5 are dead.
     let s = TierSettings::from_toml("q = 3").unwrap();
     let cov = rule_coverage(&s.rules, s.q);
     assert_eq!(
         cov.never_matching,
-        ["champions", "loyal", "potential_loyalist", "new", "promising", "cant_lose"]
+        [
+            "champions",
+            "loyal",
+            "potential_loyalist",
+            "new",
+            "promising",
+            "cant_lose"
+        ]
     );
     assert!(cov.uncovered.is_empty());
 }
 
 #[test]
 fn raw_default_is_the_empty_table() {
-    assert_eq!(TiersRaw::default().build().unwrap(), TierSettings::default());
+    assert_eq!(
+        TiersRaw::default().build().unwrap(),
+        TierSettings::default()
+    );
 }

@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use rust_decimal::Decimal;
 use storepulse::compute::tiers::{
     MemberTier, Preset, TierResult, TierSettings, classify, compute_tiers, quantile_bins,
-    sort_purchases,
+    quantile_bins_u32, sort_purchases,
 };
 use storepulse::model::facts::{MemberFact, Purchase};
 use storepulse::period::Period;
@@ -23,6 +23,14 @@ proptest! {
         }
         let (min, max) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
         prop_assert!(max - min <= 1, "sizes {sizes:?} for n = {}", values.len());
+    }
+
+    #[test]
+    fn counting_bins_equal_sorting_bins(
+        values in prop::collection::vec(prop_oneof![0u32..10, 0u32..400, any::<u32>()], 0..300),
+        q in 2u8..10,
+    ) {
+        prop_assert_eq!(quantile_bins_u32(&values, q), quantile_bins(&values, q));
     }
 
     #[test]
@@ -97,7 +105,12 @@ proptest! {
     }
 }
 
-fn run(s: &TierSettings, p: Vec<Purchase>, m: Vec<MemberFact>, prev: Vec<(String, String)>) -> TierResult {
+fn run(
+    s: &TierSettings,
+    p: Vec<Purchase>,
+    m: Vec<MemberFact>,
+    prev: Vec<(String, String)>,
+) -> TierResult {
     let as_of = NaiveDate::from_ymd_opt(2026, 10, 31).unwrap();
     compute_tiers(s, as_of, "2026-11".parse::<Period>().unwrap(), p, m, prev).unwrap()
 }
@@ -108,13 +121,16 @@ fn rows(r: &TierResult) -> Vec<MemberTier<'_>> {
 
 fn shuffle<T>(v: &mut [T], mut seed: u64) {
     for i in (1..v.len()).rev() {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         v.swap(i, (seed >> 33) as usize % (i + 1));
     }
 }
 
 fn id() -> impl Strategy<Value = String> {
-    prop::sample::select(vec!["a", "A", "b", "ab", "张三", "z9", "-x", "m01", "m1"]).prop_map(String::from)
+    prop::sample::select(vec!["a", "A", "b", "ab", "张三", "z9", "-x", "m01", "m1"])
+        .prop_map(String::from)
 }
 
 fn level() -> impl Strategy<Value = String> {

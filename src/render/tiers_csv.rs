@@ -68,7 +68,8 @@ where
         write_row(&mut csv, &mut cell, &row)?;
     }
     csv.flush()?;
-    csv.into_inner().map_err(|e| TiersCsvError::Io(e.into_error()))
+    csv.into_inner()
+        .map_err(|e| TiersCsvError::Io(e.into_error()))
 }
 
 /// Writes `<dir>/member_tiers.csv` through a temporary name and a rename, so
@@ -82,7 +83,9 @@ pub fn write_member_tiers_file(dir: &Path, result: &TierResult) -> Result<PathBu
     };
     let file = fs::File::create(&tmp).map_err(file_err(&tmp))?;
     let written = write_member_tiers(io::BufWriter::new(file), result.rows()).and_then(|w| {
-        let file = w.into_inner().map_err(|e| TiersCsvError::Io(e.into_error()))?;
+        let file = w
+            .into_inner()
+            .map_err(|e| TiersCsvError::Io(e.into_error()))?;
         file.sync_all().map_err(file_err(&tmp))
     });
     if let Err(e) = written {
@@ -136,7 +139,11 @@ fn write_row<W: Write>(
 }
 
 /// Writes a text cell, neutralising spreadsheet formulas.
-fn text<W: Write>(csv: &mut csv::Writer<W>, cell: &mut String, s: &str) -> Result<(), TiersCsvError> {
+fn text<W: Write>(
+    csv: &mut csv::Writer<W>,
+    cell: &mut String,
+    s: &str,
+) -> Result<(), TiersCsvError> {
     if s.starts_with(['=', '+', '-', '@']) {
         cell.clear();
         cell.push('\'');
@@ -196,7 +203,11 @@ mod tests {
             lifecycle: Lifecycle::Active,
             cycle_days: Some("150.50".parse().unwrap()),
         };
-        let bytes = write_member_tiers(Vec::new(), [full, row("=HYPERLINK(1)"), row("-1"), row("@x"), row("+y")]).unwrap();
+        let bytes = write_member_tiers(
+            Vec::new(),
+            [full, row("=HYPERLINK(1)"), row("-1"), row("@x"), row("+y")],
+        )
+        .unwrap();
         assert_eq!(&bytes[..3], [0xEF, 0xBB, 0xBF]);
         let text = String::from_utf8(bytes[3..].to_vec()).unwrap();
         let expected = "member_id,first_purchase,last_purchase,recency_days,frequency,monetary,r_score,f_score,m_score,segment,level,level_prev,level_change,class,lifecycle,cycle_days\r\n\

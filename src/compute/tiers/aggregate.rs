@@ -239,7 +239,10 @@ impl PurchaseAggregator {
     }
 
     /// Adds every purchase of an iterator.
-    pub fn extend<I: IntoIterator<Item = Purchase>>(&mut self, purchases: I) -> Result<(), TierError> {
+    pub fn extend<I: IntoIterator<Item = Purchase>>(
+        &mut self,
+        purchases: I,
+    ) -> Result<(), TierError> {
         for p in purchases {
             self.push(&p.member_id, p.day, p.net_amount)?;
         }
@@ -329,7 +332,9 @@ mod tests {
         }
         let mut hint = 0;
         // Ascending, descending and scattered lookups, hits and misses.
-        let probes = (0..200).chain((0..200).rev()).chain([7, 150, 3, 199, 0, 198]);
+        let probes = (0..200)
+            .chain((0..200).rev())
+            .chain([7, 150, 3, 199, 0, 198]);
         for i in probes {
             let id = format!("m{i:03}");
             let want = all.iter().position(|x| *x == id);
@@ -347,9 +352,15 @@ mod tests {
             day: d(day),
             net_amount: Decimal::ONE,
         };
-        let mut v = vec![p("张三", "2026-01-01"), p("b", "2026-01-02"), p("B", "2026-01-01"), p("b", "2026-01-01")];
+        let mut v = vec![
+            p("张三", "2026-01-01"),
+            p("b", "2026-01-02"),
+            p("B", "2026-01-01"),
+            p("b", "2026-01-01"),
+        ];
         sort_purchases(&mut v);
-        let order: Vec<(&str, NaiveDate)> = v.iter().map(|p| (p.member_id.as_str(), p.day)).collect();
+        let order: Vec<(&str, NaiveDate)> =
+            v.iter().map(|p| (p.member_id.as_str(), p.day)).collect();
         assert_eq!(
             order,
             vec![

@@ -282,11 +282,9 @@ impl TiersRaw {
 
         let scoring = match self.scoring.as_deref() {
             None | Some("quantiles") => Scoring::Quantiles,
-            Some("thresholds") => Scoring::Thresholds(build_thresholds(
-                self.thresholds.as_ref(),
-                q,
-                &mut p,
-            )),
+            Some("thresholds") => {
+                Scoring::Thresholds(build_thresholds(self.thresholds.as_ref(), q, &mut p))
+            }
             Some(other) => {
                 p.add(
                     "tiers.scoring",
@@ -435,7 +433,14 @@ fn build_thresholds(raw: Option<&ThresholdsRaw>, q: u8, p: &mut Problems) -> Thr
 
     Thresholds {
         recency: check("recency", raw.recency.as_ref(), want, 0, p, report_missing),
-        frequency: check("frequency", raw.frequency.as_ref(), want, 1, p, report_missing),
+        frequency: check(
+            "frequency",
+            raw.frequency.as_ref(),
+            want,
+            1,
+            p,
+            report_missing,
+        ),
         monetary: check(
             "monetary",
             raw.monetary.as_ref(),
@@ -469,7 +474,10 @@ fn build_rules(raw: &[SegmentRuleRaw], q: u8, p: &mut Problems) -> Vec<SegmentRu
         p.add("tiers.segment_rules", "no rules given");
     }
     if raw.len() > MAX_RULES {
-        p.add("tiers.segment_rules", format!("{} rules; at most {MAX_RULES} are supported", raw.len()));
+        p.add(
+            "tiers.segment_rules",
+            format!("{} rules; at most {MAX_RULES} are supported", raw.len()),
+        );
     }
     let mut seen = HashSet::new();
     let mut rules = Vec::with_capacity(raw.len());
@@ -492,7 +500,10 @@ fn build_rules(raw: &[SegmentRuleRaw], q: u8, p: &mut Problems) -> Vec<SegmentRu
                     );
                 }
                 if !seen.insert(id.to_string()) {
-                    p.add(format!("{key}.id"), format!("{id:?} is used by an earlier rule"));
+                    p.add(
+                        format!("{key}.id"),
+                        format!("{id:?} is used by an earlier rule"),
+                    );
                 }
                 id.to_string()
             }
@@ -524,7 +535,10 @@ fn build_levels(raw: Option<&[LevelRaw]>, p: &mut Problems) -> Vec<LevelDef> {
         p.add("tiers.levels", "no levels given");
     }
     if raw.len() > MAX_LEVELS {
-        p.add("tiers.levels", format!("{} levels; at most {MAX_LEVELS} are supported", raw.len()));
+        p.add(
+            "tiers.levels",
+            format!("{} levels; at most {MAX_LEVELS} are supported", raw.len()),
+        );
     }
     let mut seen = HashSet::new();
     let mut levels: Vec<LevelDef> = Vec::with_capacity(raw.len());
@@ -537,7 +551,10 @@ fn build_levels(raw: Option<&[LevelRaw]>, p: &mut Problems) -> Vec<LevelDef> {
             }
             Some(n) => {
                 if !seen.insert(n.to_string()) {
-                    p.add(format!("{key}.name"), format!("{n:?} is used by an earlier level"));
+                    p.add(
+                        format!("{key}.name"),
+                        format!("{n:?} is used by an earlier level"),
+                    );
                 }
                 n.to_string()
             }
@@ -552,7 +569,9 @@ fn build_levels(raw: Option<&[LevelRaw]>, p: &mut Problems) -> Vec<LevelDef> {
         if i == 0 && from != Decimal::ZERO {
             p.add(
                 format!("{key}.from"),
-                format!("the first level must start at 0 (so every member has a level), not {from}"),
+                format!(
+                    "the first level must start at 0 (so every member has a level), not {from}"
+                ),
             );
         }
         if let Some(prev) = levels.last()
@@ -565,11 +584,17 @@ fn build_levels(raw: Option<&[LevelRaw]>, p: &mut Problems) -> Vec<LevelDef> {
         }
         let multiplier = l.multiplier.unwrap_or(Decimal::ONE);
         if multiplier <= Decimal::ZERO {
-            p.add(format!("{key}.multiplier"), format!("{multiplier} must be positive"));
+            p.add(
+                format!("{key}.multiplier"),
+                format!("{multiplier} must be positive"),
+            );
         }
         if let Some(keep) = l.keep {
             if i == 0 {
-                p.add(format!("{key}.keep"), "the lowest level cannot be lost, so it has no keep threshold");
+                p.add(
+                    format!("{key}.keep"),
+                    "the lowest level cannot be lost, so it has no keep threshold",
+                );
             } else if keep < Decimal::ZERO || keep >= from {
                 p.add(
                     format!("{key}.keep"),
@@ -593,7 +618,10 @@ fn build_lifecycle(raw: Option<&LifecycleRaw>, p: &mut Problems) -> LifecycleThr
         None => default,
         Some(n) if (0..=36_600).contains(&n) => n as u32,
         Some(n) => {
-            p.add(format!("tiers.lifecycle.{key}"), format!("{n} is out of range (0 to 36600 days)"));
+            p.add(
+                format!("tiers.lifecycle.{key}"),
+                format!("{n} is out of range (0 to 36600 days)"),
+            );
             default
         }
     };

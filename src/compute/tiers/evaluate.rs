@@ -7,15 +7,15 @@ use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 
 use crate::model::facts::{MemberFact, Purchase};
 use crate::period::Period;
 
 use super::aggregate::{Aggregate, IdArena, MemberStats, PurchaseAggregator};
 use super::config::{FrequencyBasis, MonetaryBasis, Scoring, TierSettings};
-use super::score::{quantile_bins, threshold_score_recency, threshold_score_up};
+use super::score::{quantile_bins, quantile_bins_u32, threshold_score_recency, threshold_score_up};
 use super::segment::classify;
 use super::{LevelChange, Lifecycle, MemberTier, PurchaseClass, TierError};
 
@@ -245,8 +245,10 @@ pub(crate) fn birthday_in(birthday: NaiveDate, period: &Period) -> Option<NaiveD
     let last = period.last_day();
     (period.start.year()..=last.year())
         .filter_map(|y| {
-            NaiveDate::from_ymd_opt(y, birthday.month(), birthday.day())
-                .or_else(|| NaiveDate::from_ymd_opt(y, 2, 28).filter(|_| birthday.month() == 2 && birthday.day() == 29))
+            NaiveDate::from_ymd_opt(y, birthday.month(), birthday.day()).or_else(|| {
+                NaiveDate::from_ymd_opt(y, 2, 28)
+                    .filter(|_| birthday.month() == 2 && birthday.day() == 29)
+            })
         })
         .find(|d| period.contains(*d))
 }
@@ -350,7 +352,11 @@ where
     let mut bdays: Vec<Birthday> = birthdays
         .into_iter()
         .filter_map(|(id, birthday, on)| {
-            result.ids.find(&id).map(|member| Birthday { member, birthday, on })
+            result.ids.find(&id).map(|member| Birthday {
+                member,
+                birthday,
+                on,
+            })
         })
         .collect();
     // A member listed twice (snapshot plus increments) is listed once: the
@@ -428,7 +434,11 @@ fn sort_by_id<T>(items: &mut Vec<T>, id: impl Fn(&T) -> &str) {
         // prefixes fall through to the whole id.
         u64::from_be_bytes(b)
     };
-    let mut order: Vec<(u64, usize)> = items.iter().enumerate().map(|(i, t)| (prefix(id(t)), i)).collect();
+    let mut order: Vec<(u64, usize)> = items
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (prefix(id(t)), i))
+        .collect();
     order.sort_unstable_by(|a, b| {
         a.0.cmp(&b.0)
             .then_with(|| id(&items[a.1]).cmp(id(&items[b.1])))
@@ -445,7 +455,11 @@ fn money_keys(values: &[Decimal]) -> Vec<i128> {
     let scale = values.iter().map(|d| d.scale()).max().unwrap_or(0);
     let scaled: Option<Vec<i128>> = values
         .iter()
-        .map(|d| 10i128.checked_pow(scale - d.scale())?.checked_mul(d.mantissa()))
+        .map(|d| {
+            10i128
+                .checked_pow(scale - d.scale())?
+                .checked_mul(d.mantissa())
+        })
         .collect();
     if let Some(keys) = scaled {
         return keys;
@@ -464,20 +478,37 @@ fn money_keys(values: &[Decimal]) -> Vec<i128> {
 }
 
 fn score_members(s: &TierSettings, as_of: NaiveDate, states: &mut [MemberState]) {
-    let scored: Vec<usize> = (0..states.len()).filter(|&i| states[i].stats.win_days > 0).collect();
+    let scored: Vec<usize> = (0..states.len())
+        .filter(|&i| states[i].stats.win_days > 0)
+        .collect();
     if scored.is_empty() {
         return;
     }
-    let rec: Vec<u32> = scored.iter().map(|&i| recency(as_of, states[i].stats.last)).collect();
-    let freq: Vec<u32> = scored.iter().map(|&i| window_frequency(s, &states[i].stats)).collect();
-    let mon: Vec<Decimal> = scored.iter().map(|&i| monetary(s, &states[i].stats)).collect();
+    let rec: Vec<u32> = scored
+        .iter()
+        .map(|&i| recency(as_of, states[i].stats.last))
+        .collect();
+    let freq: Vec<u32> = scored
+        .iter()
+        .map(|&i| window_frequency(s, &states[i].stats))
+        .collect();
+    let mon: Vec<Decimal> = scored
+        .iter()
+        .map(|&i| monetary(s, &states[i].stats))
+        .collect();
     let q = s.q;
     match &s.scoring {
         Scoring::Quantiles => {
             // `scored` is in member_id order, which quantile_bins needs for ties.
-            let rb = quantile_bins(&rec, q);
-            let fb = quantile_bins(&freq, q);
-            let mb = quantile_bins(&money_keys(&mon), q);
+            let rb = quantile_bins_u32(&rec, q);
+            let fb = quantile_bins_u32(&freq, q);
+            let money = money_keys(&mon);
+            let mb = if money.iter().all(|k| i64::try_from(*k).is_ok()) {
+                // Narrower keys sort faster; money always fits.
+                quantile_bins(&money.iter().map(|&k| k as i64).collect::<Vec<i64>>(), q)
+            } else {
+                quantile_bins(&money, q)
+            };
             for (k, &i) in scored.iter().enumerate() {
                 states[i].scores = [q + 1 - rb[k], fb[k], mb[k]];
             }
@@ -539,12 +570,22 @@ impl PreviousLevels {
     }
 }
 
-fn assign_levels(s: &TierSettings, ids: &IdArena, states: &mut [MemberState], previous: &PreviousLevels) {
+fn assign_levels(
+    s: &TierSettings,
+    ids: &IdArena,
+    states: &mut [MemberState],
+    previous: &PreviousLevels,
+) {
     // Configured position of each previous name.
     let prev_rank: Vec<u8> = previous
         .names
         .iter()
-        .map(|n| s.levels.iter().position(|l| l.name == *n).map_or(UNKNOWN_LEVEL, |p| p as u8))
+        .map(|n| {
+            s.levels
+                .iter()
+                .position(|l| l.name == *n)
+                .map_or(UNKNOWN_LEVEL, |p| p as u8)
+        })
         .collect();
     let mut j = 0;
     for (i, st) in states.iter_mut().enumerate() {
@@ -607,7 +648,9 @@ fn action_lists(r: &TierResult, birthdays: Vec<Birthday>) -> ActionLists {
     // member's state) a few million times costs seconds.
     let sort_desc = |list: &mut Vec<usize>, by_money: bool| {
         let money: Vec<Decimal> = if by_money {
-            list.iter().map(|&i| monetary(s, &r.members[i].stats)).collect()
+            list.iter()
+                .map(|&i| monetary(s, &r.members[i].stats))
+                .collect()
         } else {
             Vec::new()
         };
@@ -663,7 +706,12 @@ fn summarise(r: &TierResult) -> TierSummary {
             gaps += u64::from(m.stats.days - 1);
         }
     }
-    let mut segments: Vec<(String, usize)> = s.rules.iter().zip(segs).map(|(rule, n)| (rule.id.to_string(), n)).collect();
+    let mut segments: Vec<(String, usize)> = s
+        .rules
+        .iter()
+        .zip(segs)
+        .map(|(rule, n)| (rule.id.to_string(), n))
+        .collect();
     if unsegmented > 0 {
         segments.push(("unsegmented".into(), unsegmented));
     }
@@ -683,10 +731,24 @@ fn summarise(r: &TierResult) -> TierSummary {
         members: r.members.len(),
         scored,
         segments,
-        levels: s.levels.iter().zip(levels).map(|(l, n)| (l.name.to_string(), n)).collect(),
-        classes: PurchaseClass::ALL.iter().map(|c| (c.as_str().to_string(), classes[*c as usize])).collect(),
-        lifecycle: Lifecycle::ALL.iter().map(|c| (c.as_str().to_string(), life[*c as usize])).collect(),
-        changes: LevelChange::ALL.iter().map(|c| (c.as_str().to_string(), changes[*c as usize])).collect(),
+        levels: s
+            .levels
+            .iter()
+            .zip(levels)
+            .map(|(l, n)| (l.name.to_string(), n))
+            .collect(),
+        classes: PurchaseClass::ALL
+            .iter()
+            .map(|c| (c.as_str().to_string(), classes[*c as usize]))
+            .collect(),
+        lifecycle: Lifecycle::ALL
+            .iter()
+            .map(|c| (c.as_str().to_string(), life[*c as usize]))
+            .collect(),
+        changes: LevelChange::ALL
+            .iter()
+            .map(|c| (c.as_str().to_string(), changes[*c as usize]))
+            .collect(),
         repurchase_cycle_days: cycle,
         suggested_cadence_days: cadence,
         actions: ActionCounts {
@@ -704,16 +766,28 @@ mod tests {
 
     #[test]
     fn sort_by_id_is_stable_byte_order() {
-        let mut v: Vec<(String, u32)> = ["abcdefghZ", "abcdefgh", "b", "", "abcdefghA", "abcdefgh", "a\u{0}", "a"]
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.to_string(), i as u32))
-            .collect();
+        let mut v: Vec<(String, u32)> = [
+            "abcdefghZ",
+            "abcdefgh",
+            "b",
+            "",
+            "abcdefghA",
+            "abcdefgh",
+            "a\u{0}",
+            "a",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.to_string(), i as u32))
+        .collect();
         let mut want = v.clone();
         want.sort_by(|a, b| a.0.cmp(&b.0));
         sort_by_id(&mut v, |p| p.0.as_str());
         assert_eq!(v, want);
-        assert_eq!(v[3..5], [("abcdefgh".to_string(), 1), ("abcdefgh".to_string(), 5)]);
+        assert_eq!(
+            v[3..5],
+            [("abcdefgh".to_string(), 1), ("abcdefgh".to_string(), 5)]
+        );
     }
 
     #[test]
@@ -722,7 +796,11 @@ mod tests {
         let values = [d("10.5"), d("-3"), d("10.50"), d("0.001"), d("7")];
         assert_eq!(money_keys(&values), vec![10_500, -3_000, 10_500, 1, 7_000]);
         // Scales too far apart for i128 fall back to ranks.
-        let wide = [d("79228162514264337593543950335"), d("0.0000000000000000000000000001"), d("1")];
+        let wide = [
+            d("79228162514264337593543950335"),
+            d("0.0000000000000000000000000001"),
+            d("1"),
+        ];
         assert_eq!(money_keys(&wide), vec![2, 0, 1]);
         assert!(money_keys(&[]).is_empty());
     }

@@ -46,12 +46,18 @@ use rust_decimal::Decimal;
 pub use aggregate::{Aggregate, PurchaseAggregator, sort_purchases};
 pub use config::{
     FrequencyBasis, LevelDef, LevelRaw, LifecycleRaw, LifecycleThresholds, MonetaryBasis,
-    ScoreSpecRaw, Scoring, SegmentRuleRaw, ThresholdsRaw, TierConfigProblem, TierSettings,
-    Thresholds, TiersRaw, Window, WindowRaw,
+    ScoreSpecRaw, Scoring, SegmentRuleRaw, Thresholds, ThresholdsRaw, TierConfigProblem,
+    TierSettings, TiersRaw, Window, WindowRaw,
 };
-pub use evaluate::{ActionCounts, ActionLists, Birthday, TierResult, TierSummary, compute_tiers, evaluate};
-pub use score::{quantile_bin, quantile_bins, threshold_score_recency, threshold_score_up};
-pub use segment::{Preset, RuleCoverage, ScoreCell, ScoreRange, SegmentRule, classify, rule_coverage};
+pub use evaluate::{
+    ActionCounts, ActionLists, Birthday, TierResult, TierSummary, compute_tiers, evaluate,
+};
+pub use score::{
+    quantile_bin, quantile_bins, quantile_bins_u32, threshold_score_recency, threshold_score_up,
+};
+pub use segment::{
+    Preset, RuleCoverage, ScoreCell, ScoreRange, SegmentRule, classify, rule_coverage,
+};
 
 /// Why a tier computation could not run. Every variant is permanent: the
 /// same input fails the same way.
@@ -93,7 +99,12 @@ pub enum LevelChange {
 }
 
 impl LevelChange {
-    pub const ALL: [LevelChange; 4] = [LevelChange::Up, LevelChange::Down, LevelChange::Same, LevelChange::New];
+    pub const ALL: [LevelChange; 4] = [
+        LevelChange::Up,
+        LevelChange::Down,
+        LevelChange::Same,
+        LevelChange::New,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

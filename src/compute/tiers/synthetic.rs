@@ -56,11 +56,13 @@ pub fn synthetic_purchases(
         days.sort_unstable_by(|a, b| b.cmp(a));
         let id = member_id(i);
         let amounts: Vec<i64> = (0..n).map(|_| 1_000 + rng.below(99_000) as i64).collect();
-        days.into_iter().zip(amounts).map(move |(off, cents)| Purchase {
-            member_id: id.clone(),
-            day: as_of - Days::new(off),
-            net_amount: Decimal::new(cents, 2),
-        })
+        days.into_iter()
+            .zip(amounts)
+            .map(move |(off, cents)| Purchase {
+                member_id: id.clone(),
+                day: as_of - Days::new(off),
+                net_amount: Decimal::new(cents, 2),
+            })
     })
 }
 
