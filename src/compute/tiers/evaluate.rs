@@ -326,6 +326,17 @@ where
     score_members(settings, as_of, &mut states);
     assign_levels(settings, &ids, &mut states, &previous);
     let prev_names = previous.names;
+    let unknown: Vec<&str> = prev_names
+        .iter()
+        .filter(|n| !settings.levels.iter().any(|l| l.name == **n))
+        .map(|n| &**n)
+        .collect();
+    if !unknown.is_empty() {
+        tracing::warn!(
+            names = ?unknown,
+            "previous member levels not configured any more; those members' change is \"new\""
+        );
+    }
 
     let mut result = TierResult {
         settings: settings.clone(),
@@ -366,6 +377,13 @@ where
     bdays.sort_unstable_by_key(|b| (b.on, b.member));
     result.actions = action_lists(&result, bdays);
     result.summary = summarise(&result);
+    tracing::info!(
+        %as_of,
+        members = result.summary.members,
+        scored = result.summary.scored,
+        repurchase_cycle_days = ?result.summary.repurchase_cycle_days,
+        "member tiers evaluated"
+    );
     result
 }
 
