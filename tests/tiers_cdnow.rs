@@ -146,7 +146,7 @@ fn every_customer_matches_the_published_summary() {
         "1997-10".parse().unwrap(),
         purchases,
         members,
-        &HashMap::new(),
+        HashMap::new(),
     )
     .unwrap();
     assert_eq!(result.len(), 2357);

@@ -96,7 +96,7 @@ fn run(settings: &TierSettings) -> TierResult {
         "2026-11".parse::<Period>().unwrap(),
         shop_purchases(),
         shop_members(),
-        &shop_previous(),
+        shop_previous(),
     )
     .unwrap()
 }
@@ -293,7 +293,7 @@ fn one_order_twice_a_day_is_b_by_days_and_c_by_orders() {
             "2026-11".parse().unwrap(),
             purchases(),
             vec![],
-            &HashMap::new(),
+            HashMap::new(),
         )
         .unwrap()
     };
@@ -387,7 +387,7 @@ from = 1999
         "2026-11".parse().unwrap(),
         purchases,
         vec![],
-        &previous,
+        previous,
     )
     .unwrap();
     let lv = |id| {
@@ -423,7 +423,7 @@ fn lifecycle_boundaries_follow_config() {
         "2026-11".parse().unwrap(),
         purchases,
         vec![],
-        &HashMap::new(),
+        HashMap::new(),
     )
     .unwrap();
     let life: Vec<(Option<u32>, Lifecycle)> =
@@ -478,7 +478,7 @@ fn birthdays_on_leap_days_and_across_the_year_end() {
             &TierSettings::default(),
             agg.finish(),
             members(),
-            &HashMap::new(),
+            HashMap::new(),
             coming,
         );
         r.actions
@@ -518,7 +518,7 @@ fn no_purchases_at_all() {
         "2026-11".parse().unwrap(),
         Vec::new(),
         vec![member("z", None), member("y", None), member("z", None)],
-        &HashMap::new(),
+        HashMap::new(),
     )
     .unwrap();
     assert_eq!(r.len(), 2);
@@ -537,12 +537,79 @@ fn unsorted_stream_is_an_error_naming_the_position() {
         "2026-11".parse().unwrap(),
         vec![p("b", "2026-10-01", "1"), p("a", "2026-10-01", "1")],
         vec![],
-        &HashMap::new(),
+        HashMap::new(),
     )
     .unwrap_err();
     assert!(matches!(err, TierError::Unsorted { index: 2, .. }));
     assert!(
         err.to_string().contains("purchase 2: member \"a\""),
         "{err}"
+    );
+}
+
+#[test]
+fn many_distinct_previous_level_names() {
+    // More names than the short interning scan handles: each row must still
+    // show its own previous name, and the configured ones still compare.
+    let mut previous: Vec<(String, String)> = (0..40)
+        .map(|i| (format!("m{i:02}"), format!("旧等级{i}")))
+        .collect();
+    previous.push(("n1".into(), "达人".into()));
+    previous.push(("n2".into(), "旧等级3".into()));
+    let previous: HashMap<String, String> = previous.into_iter().collect();
+    let purchases = vec![p("n1", "2026-10-01", "100")];
+    let r = compute_tiers(
+        &TierSettings::default(),
+        d("2026-10-31"),
+        "2026-11".parse().unwrap(),
+        purchases,
+        vec![],
+        previous.clone(),
+    )
+    .unwrap();
+    assert_eq!(r.len(), 42);
+    for m in r.rows() {
+        assert_eq!(
+            m.level_prev,
+            Some(previous[m.member_id].as_str()),
+            "{}",
+            m.member_id
+        );
+        let want = if m.member_id == "n1" {
+            LevelChange::Down
+        } else {
+            LevelChange::New
+        };
+        assert_eq!(m.level_change, want, "{}", m.member_id);
+    }
+}
+
+#[test]
+fn previous_levels_as_an_unsorted_stream_with_a_duplicate() {
+    let previous = vec![
+        ("b".to_string(), "达人".to_string()),
+        ("a".to_string(), "小白".to_string()),
+        ("b".to_string(), "红人".to_string()),
+    ];
+    let r = compute_tiers(
+        &TierSettings::default(),
+        d("2026-10-31"),
+        "2026-11".parse().unwrap(),
+        vec![p("a", "2026-10-01", "600")],
+        vec![],
+        previous,
+    )
+    .unwrap();
+    let rows: Vec<(&str, &str, Option<&str>, LevelChange)> = r
+        .rows()
+        .map(|m| (m.member_id, m.level, m.level_prev, m.level_change))
+        .collect();
+    // The first entry for b wins.
+    assert_eq!(
+        rows,
+        vec![
+            ("a", "素人", Some("小白"), LevelChange::Up),
+            ("b", "小白", Some("达人"), LevelChange::Down)
+        ]
     );
 }

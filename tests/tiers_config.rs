@@ -243,7 +243,7 @@ f = 1
     );
     // A preset written for q = 5 used with q = 3: rules needing a 4 or 5 are dead.
     let s = TierSettings::from_toml("q = 3").unwrap();
-    let cov = rule_coverage(&s.rules, s.q);
+    let cov = s.coverage();
     assert_eq!(
         cov.never_matching,
         [

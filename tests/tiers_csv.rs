@@ -39,7 +39,7 @@ fn writes_the_file_atomically_with_every_member() {
             purchase("b", "2026-10-31", "600"),
         ],
         Vec::new(),
-        &previous,
+        previous,
     )
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -74,7 +74,7 @@ fn a_missing_folder_is_an_error_naming_the_path() {
         "2026-11".parse().unwrap(),
         Vec::new(),
         Vec::new(),
-        &HashMap::new(),
+        HashMap::new(),
     )
     .unwrap();
     let dir = tempfile::tempdir().unwrap();

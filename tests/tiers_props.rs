@@ -7,7 +7,7 @@ use proptest::prelude::*;
 use rust_decimal::Decimal;
 use storepulse::compute::tiers::{
     MemberTier, Preset, TierResult, TierSettings, classify, compute_tiers, quantile_bins,
-    sort_purchases,
+    quantile_bins_u32, sort_purchases,
 };
 use storepulse::model::facts::{MemberFact, Purchase};
 use storepulse::period::Period;
@@ -23,6 +23,14 @@ proptest! {
         }
         let (min, max) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
         prop_assert!(max - min <= 1, "sizes {sizes:?} for n = {}", values.len());
+    }
+
+    #[test]
+    fn counting_bins_equal_sorting_bins(
+        values in prop::collection::vec(prop_oneof![0u32..10, 0u32..400, any::<u32>()], 0..300),
+        q in 2u8..10,
+    ) {
+        prop_assert_eq!(quantile_bins_u32(&values, q), quantile_bins(&values, q));
     }
 
     #[test]
@@ -69,14 +77,18 @@ proptest! {
         let previous: HashMap<String, String> = previous.into_iter().collect();
         let mut sorted = purchases.clone();
         sort_purchases(&mut sorted);
-        let base = run(&settings, sorted, members.clone(), &previous);
+        let mut previous_sorted: Vec<(String, String)> = previous.clone().into_iter().collect();
+        previous_sorted.sort();
+        let base = run(&settings, sorted, members.clone(), previous_sorted);
 
         let mut shuffled = purchases;
         shuffle(&mut shuffled, seed);
         sort_purchases(&mut shuffled);
         let mut members = members;
         shuffle(&mut members, seed.rotate_left(17));
-        let other = run(&settings, shuffled, members, &previous);
+        let mut previous_shuffled: Vec<(String, String)> = previous.into_iter().collect();
+        shuffle(&mut previous_shuffled, seed.rotate_left(31));
+        let other = run(&settings, shuffled, members, previous_shuffled);
 
         prop_assert_eq!(rows(&base), rows(&other));
         prop_assert_eq!(&base.summary, &other.summary);
@@ -97,7 +109,7 @@ fn run(
     s: &TierSettings,
     p: Vec<Purchase>,
     m: Vec<MemberFact>,
-    prev: &HashMap<String, String>,
+    prev: Vec<(String, String)>,
 ) -> TierResult {
     let as_of = NaiveDate::from_ymd_opt(2026, 10, 31).unwrap();
     compute_tiers(s, as_of, "2026-11".parse::<Period>().unwrap(), p, m, prev).unwrap()

@@ -54,16 +54,46 @@ impl IdArena {
 
     /// Binary search; valid only when ids were pushed in ascending order.
     pub(crate) fn find(&self, id: &str) -> Option<usize> {
-        let (mut lo, mut hi) = (0, self.len());
+        self.search(id, 0, self.len()).ok()
+    }
+
+    /// Like [`IdArena::find`], starting from where the previous lookup ended:
+    /// lookups in ascending order cost a step or two each instead of a full
+    /// binary search over millions of ids, any other order still works.
+    pub(crate) fn find_hinted(&self, id: &str, hint: &mut usize) -> Option<usize> {
+        let n = self.len();
+        let h = (*hint).min(n);
+        let (lo, hi) = if h < n && self.get(h) <= id {
+            // Gallop forward until an id above the target bounds the range.
+            let (mut lo, mut step) = (h, 1);
+            loop {
+                let probe = lo + step;
+                if probe >= n || self.get(probe) > id {
+                    break (lo, probe.min(n));
+                }
+                lo = probe;
+                step *= 2;
+            }
+        } else {
+            (0, h)
+        };
+        let found = self.search(id, lo, hi);
+        *hint = match found {
+            Ok(i) | Err(i) => i,
+        };
+        found.ok()
+    }
+
+    fn search(&self, id: &str, mut lo: usize, mut hi: usize) -> Result<usize, usize> {
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             match self.get(mid).cmp(id) {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => return Some(mid),
+                std::cmp::Ordering::Equal => return Ok(mid),
             }
         }
-        None
+        Err(lo)
     }
 }
 
@@ -291,6 +321,28 @@ mod tests {
         let err = agg.push("", d("2026-10-05"), dec("1")).unwrap_err();
         assert!(matches!(err, TierError::EmptyMemberId { index: 5 }));
         assert!(err.to_string().contains("purchase 5"));
+    }
+
+    #[test]
+    fn hinted_lookups_find_the_same_as_binary_search() {
+        let mut ids = IdArena::default();
+        let all: Vec<String> = (0..100).map(|i| format!("m{:03}", i * 2)).collect();
+        for id in &all {
+            ids.push(id);
+        }
+        let mut hint = 0;
+        // Ascending, descending and scattered lookups, hits and misses.
+        let probes = (0..200)
+            .chain((0..200).rev())
+            .chain([7, 150, 3, 199, 0, 198]);
+        for i in probes {
+            let id = format!("m{i:03}");
+            let want = all.iter().position(|x| *x == id);
+            assert_eq!(ids.find_hinted(&id, &mut hint), want, "{id}");
+            assert_eq!(ids.find(&id), want);
+        }
+        assert_eq!(ids.find_hinted("zzz", &mut hint), None);
+        assert_eq!(ids.find_hinted("", &mut hint), None);
     }
 
     #[test]

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::segment::{Preset, ScoreRange, SegmentRule};
+use super::segment::{Preset, RuleCoverage, ScoreRange, SegmentRule, rule_coverage};
 
 /// `[tiers]` as written.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -184,6 +184,8 @@ pub struct TierSettings {
     /// Which preset the rules came from; `None` for custom rules.
     pub preset: Option<Preset>,
     pub rules: Vec<SegmentRule>,
+    /// Segments listed as "high value at risk": the preset's choice unless
+    /// configured; empty for custom rules unless configured.
     pub at_risk_segments: Vec<String>,
     /// Ascending by `from`; the first starts at 0.
     pub levels: Vec<LevelDef>,
@@ -640,6 +642,12 @@ fn build_lifecycle(raw: Option<&LifecycleRaw>, p: &mut Problems) -> LifecycleThr
 }
 
 impl TierSettings {
+    /// What `validate` reports about the segment rules: rules that can never
+    /// match and score cells no rule covers.
+    pub fn coverage(&self) -> RuleCoverage {
+        rule_coverage(&self.rules, self.q)
+    }
+
     /// Builds settings from the text of a `[tiers]` table body (for tests and
     /// tools; the config stage deserialises the whole file instead).
     pub fn from_toml(text: &str) -> Result<TierSettings, Vec<TierConfigProblem>> {

@@ -1,6 +1,7 @@
 //! From the folded purchases, the member export and the previous levels to
 //! every member's tier row, the summary block and the action lists.
 
+use std::cmp::Reverse;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use crate::period::Period;
 
 use super::aggregate::{Aggregate, IdArena, MemberStats, PurchaseAggregator};
 use super::config::{FrequencyBasis, MonetaryBasis, Scoring, TierSettings};
-use super::score::{quantile_bins, threshold_score_recency, threshold_score_up};
+use super::score::{quantile_bins, quantile_bins_u32, threshold_score_recency, threshold_score_up};
 use super::segment::classify;
 use super::{LevelChange, Lifecycle, MemberTier, PurchaseClass, TierError};
 
@@ -254,17 +255,18 @@ pub(crate) fn birthday_in(birthday: NaiveDate, period: &Period) -> Option<NaiveD
 
 /// Runs the whole evaluation from a purchase iterator (sorted by member_id,
 /// then day; see [`super::sort_purchases`]).
-pub fn compute_tiers<P, M>(
+pub fn compute_tiers<P, M, L>(
     settings: &TierSettings,
     as_of: NaiveDate,
     coming: Period,
     purchases: P,
     members: M,
-    previous: &HashMap<String, String>,
+    previous: L,
 ) -> Result<TierResult, TierError>
 where
     P: IntoIterator<Item = Purchase>,
     M: IntoIterator<Item = MemberFact>,
+    L: IntoIterator<Item = (String, String)>,
 {
     let mut agg = PurchaseAggregator::new(as_of, settings.window);
     agg.extend(purchases)?;
@@ -272,84 +274,69 @@ where
 }
 
 /// Scores, segments, levels and lists for the folded purchases.
-/// `previous` maps member_id to the level of the latest evaluation before
-/// this as-of date; `coming` is the period whose birthdays are listed.
-pub fn evaluate<M>(
+/// `previous` gives (member_id, level) of the latest evaluation before this
+/// as-of date: a `HashMap<String, String>` by value works, and a stream
+/// sorted by member_id (byte order), as a store query returns it, is joined
+/// without sorting or hashing. `coming` is the period whose birthdays are
+/// listed.
+pub fn evaluate<M, L>(
     settings: &TierSettings,
     agg: Aggregate,
     members: M,
-    previous: &HashMap<String, String>,
+    previous: L,
     coming: Period,
 ) -> TierResult
 where
     M: IntoIterator<Item = MemberFact>,
+    L: IntoIterator<Item = (String, String)>,
 {
     let as_of = agg.as_of;
 
     // Members without a purchase, and birthdays (kept by id until indices exist).
     let mut extras: Vec<String> = Vec::new();
     let mut birthdays: Vec<(String, NaiveDate, NaiveDate)> = Vec::new();
+    let mut hint = 0;
     for m in members {
         if let Some(b) = m.birthday
             && let Some(on) = birthday_in(b, &coming)
         {
             birthdays.push((m.member_id.clone(), b, on));
         }
-        if !m.member_id.is_empty() && agg.ids.find(&m.member_id).is_none() {
+        if !m.member_id.is_empty() && agg.ids.find_hinted(&m.member_id, &mut hint).is_none() {
             extras.push(m.member_id);
         }
     }
-    for id in previous.keys() {
-        if !id.is_empty() && agg.ids.find(id).is_none() {
-            extras.push(id.clone());
-        }
-    }
-    extras.sort_unstable();
-    extras.dedup();
-
-    // Merge both id-ordered lists.
-    let total = agg.ids.len() + extras.len();
-    let extra_bytes: usize = extras.iter().map(String::len).sum();
-    let mut ids = IdArena::with_capacity(total, agg.ids.bytes() + extra_bytes);
-    let mut states = Vec::with_capacity(total);
-    let none_stats = MemberStats {
-        first: as_of,
-        last: as_of,
-        days: 0,
-        orders: 0,
-        win_days: 0,
-        win_orders: 0,
-        win_total: Decimal::ZERO,
-    };
-    let blank = |stats| MemberState {
-        stats,
-        scores: [0; 3],
-        segment: NO_SEGMENT,
-        level: 0,
-        prev: NO_PREV,
-        change: LevelChange::New,
-    };
-    {
-        let (mut i, mut j) = (0, 0);
-        while i < agg.ids.len() || j < extras.len() {
-            let take_buyer =
-                j >= extras.len() || (i < agg.ids.len() && agg.ids.get(i) < extras[j].as_str());
-            if take_buyer {
-                ids.push(agg.ids.get(i));
-                states.push(blank(agg.stats[i]));
-                i += 1;
-            } else {
-                ids.push(&extras[j]);
-                states.push(blank(none_stats));
-                j += 1;
-            }
-        }
-    }
-    drop(extras);
+    let buyers: Vec<MemberState> = agg.stats.iter().map(|st| blank_state(*st)).collect();
+    let (mut ids, mut states) = merge_members(&agg.ids, &buyers, extras, as_of);
+    drop(buyers);
     drop(agg);
 
+    let previous = PreviousLevels::new(previous);
+    let mut hint = 0;
+    let only_previous: Vec<String> = previous
+        .ids
+        .iter()
+        .filter(|id| !id.is_empty() && ids.find_hinted(id, &mut hint).is_none())
+        .cloned()
+        .collect();
+    if !only_previous.is_empty() {
+        (ids, states) = merge_members(&ids, &states, only_previous, as_of);
+    }
+
     score_members(settings, as_of, &mut states);
-    let prev_names = assign_levels(settings, &ids, &mut states, previous);
+    assign_levels(settings, &ids, &mut states, &previous);
+    let prev_names = previous.names;
+    let unknown: Vec<&str> = prev_names
+        .iter()
+        .filter(|n| !settings.levels.iter().any(|l| l.name == **n))
+        .map(|n| &**n)
+        .collect();
+    if !unknown.is_empty() {
+        tracing::warn!(
+            names = ?unknown,
+            "previous member levels not configured any more; those members' change is \"new\""
+        );
+    }
 
     let mut result = TierResult {
         settings: settings.clone(),
@@ -390,7 +377,122 @@ where
     bdays.sort_unstable_by_key(|b| (b.on, b.member));
     result.actions = action_lists(&result, bdays);
     result.summary = summarise(&result);
+    tracing::info!(
+        %as_of,
+        members = result.summary.members,
+        scored = result.summary.scored,
+        repurchase_cycle_days = ?result.summary.repurchase_cycle_days,
+        "member tiers evaluated"
+    );
     result
+}
+
+fn blank_state(stats: MemberStats) -> MemberState {
+    MemberState {
+        stats,
+        scores: [0; 3],
+        segment: NO_SEGMENT,
+        level: 0,
+        prev: NO_PREV,
+        change: LevelChange::New,
+    }
+}
+
+/// Merges listed members (ids ascending) with extra ids (any order,
+/// duplicates allowed, none already listed) into one member_id-ordered list;
+/// extras have no purchase.
+fn merge_members(
+    ids: &IdArena,
+    states: &[MemberState],
+    mut extras: Vec<String>,
+    as_of: NaiveDate,
+) -> (IdArena, Vec<MemberState>) {
+    if !extras.is_sorted() {
+        sort_by_id(&mut extras, String::as_str);
+    }
+    extras.dedup();
+    let total = ids.len() + extras.len();
+    let extra_bytes: usize = extras.iter().map(String::len).sum();
+    let mut out_ids = IdArena::with_capacity(total, ids.bytes() + extra_bytes);
+    let mut out = Vec::with_capacity(total);
+    let none = blank_state(MemberStats {
+        first: as_of,
+        last: as_of,
+        days: 0,
+        orders: 0,
+        win_days: 0,
+        win_orders: 0,
+        win_total: Decimal::ZERO,
+    });
+    let (mut i, mut j) = (0, 0);
+    while i < ids.len() || j < extras.len() {
+        let take_listed = j >= extras.len() || (i < ids.len() && ids.get(i) < extras[j].as_str());
+        if take_listed {
+            out_ids.push(ids.get(i));
+            out.push(states[i]);
+            i += 1;
+        } else {
+            out_ids.push(&extras[j]);
+            out.push(none);
+            j += 1;
+        }
+    }
+    (out_ids, out)
+}
+
+/// Stable sort by an id in byte order. Comparing millions of heap strings
+/// directly is dominated by cache misses; an inline 8-byte prefix settles
+/// most comparisons without touching the strings.
+fn sort_by_id<T>(items: &mut Vec<T>, id: impl Fn(&T) -> &str) {
+    let prefix = |s: &str| {
+        let mut b = [0u8; 8];
+        let n = s.len().min(8);
+        b[..n].copy_from_slice(&s.as_bytes()[..n]);
+        // Zero padding orders a shorter id first, as byte order does; equal
+        // prefixes fall through to the whole id.
+        u64::from_be_bytes(b)
+    };
+    let mut order: Vec<(u64, usize)> = items
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (prefix(id(t)), i))
+        .collect();
+    order.sort_unstable_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| id(&items[a.1]).cmp(id(&items[b.1])))
+            .then(a.1.cmp(&b.1))
+    });
+    let mut slots: Vec<Option<T>> = std::mem::take(items).into_iter().map(Some).collect();
+    // Each index appears once in `order`, so every slot is taken exactly once.
+    items.extend(order.into_iter().filter_map(|(_, i)| slots[i].take()));
+}
+
+/// Integers that order exactly like `values`: mantissas brought to one
+/// scale when they fit in i128 (always, for money), else dense ranks.
+fn money_keys(values: &[Decimal]) -> Vec<i128> {
+    let scale = values.iter().map(|d| d.scale()).max().unwrap_or(0);
+    let scaled: Option<Vec<i128>> = values
+        .iter()
+        .map(|d| {
+            10i128
+                .checked_pow(scale - d.scale())?
+                .checked_mul(d.mantissa())
+        })
+        .collect();
+    if let Some(keys) = scaled {
+        return keys;
+    }
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_unstable_by(|&a, &b| values[a].cmp(&values[b]));
+    let mut keys = vec![0i128; values.len()];
+    let mut rank = 0i128;
+    for (k, &i) in order.iter().enumerate() {
+        if k > 0 && values[i] != values[order[k - 1]] {
+            rank += 1;
+        }
+        keys[i] = rank;
+    }
+    keys
 }
 
 fn score_members(s: &TierSettings, as_of: NaiveDate, states: &mut [MemberState]) {
@@ -416,9 +518,15 @@ fn score_members(s: &TierSettings, as_of: NaiveDate, states: &mut [MemberState])
     match &s.scoring {
         Scoring::Quantiles => {
             // `scored` is in member_id order, which quantile_bins needs for ties.
-            let rb = quantile_bins(&rec, q);
-            let fb = quantile_bins(&freq, q);
-            let mb = quantile_bins(&mon, q);
+            let rb = quantile_bins_u32(&rec, q);
+            let fb = quantile_bins_u32(&freq, q);
+            let money = money_keys(&mon);
+            let mb = if money.iter().all(|k| i64::try_from(*k).is_ok()) {
+                // Narrower keys sort faster; money always fits.
+                quantile_bins(&money.iter().map(|&k| k as i64).collect::<Vec<i64>>(), q)
+            } else {
+                quantile_bins(&money, q)
+            };
             for (k, &i) in scored.iter().enumerate() {
                 states[i].scores = [q + 1 - rb[k], fb[k], mb[k]];
             }
@@ -440,36 +548,83 @@ fn score_members(s: &TierSettings, as_of: NaiveDate, states: &mut [MemberState])
     }
 }
 
+/// Previous levels by member_id ascending, level names interned.
+struct PreviousLevels {
+    ids: Vec<String>,
+    levels: Vec<u32>,
+    names: Vec<Arc<str>>,
+}
+
+impl PreviousLevels {
+    fn new<L: IntoIterator<Item = (String, String)>>(previous: L) -> PreviousLevels {
+        // A shop has a handful of level names: a short scan beats hashing
+        // each member's, and the map only takes over for long histories.
+        let mut names: Vec<Arc<str>> = Vec::new();
+        let mut index: HashMap<String, u32> = HashMap::new();
+        let mut pairs: Vec<(String, u32)> = Vec::new();
+        for (id, name) in previous {
+            let known = if names.len() <= 16 {
+                names.iter().position(|n| **n == *name).map(|i| i as u32)
+            } else {
+                index.get(&name).copied()
+            };
+            let level = known.unwrap_or_else(|| {
+                names.push(Arc::from(name.as_str()));
+                // Names number at most the pairs, far below u32::MAX.
+                let i = (names.len() - 1) as u32;
+                index.insert(name, i);
+                i
+            });
+            pairs.push((id, level));
+        }
+        // Sorted input (a store query) passes the check and is not sorted again.
+        if !pairs.is_sorted_by(|a, b| a.0 <= b.0) {
+            // Stable, so the first of duplicate ids wins whatever the order.
+            sort_by_id(&mut pairs, |p| p.0.as_str());
+        }
+        pairs.dedup_by(|later, first| later.0 == first.0);
+        let (ids, levels) = pairs.into_iter().unzip();
+        PreviousLevels { ids, levels, names }
+    }
+}
+
 fn assign_levels(
     s: &TierSettings,
     ids: &IdArena,
     states: &mut [MemberState],
-    previous: &HashMap<String, String>,
-) -> Vec<Arc<str>> {
-    let mut prev_names: Vec<Arc<str>> = Vec::new();
-    let mut prev_index: HashMap<&str, (u32, u8)> = HashMap::new();
+    previous: &PreviousLevels,
+) {
+    // Configured position of each previous name.
+    let prev_rank: Vec<u8> = previous
+        .names
+        .iter()
+        .map(|n| {
+            s.levels
+                .iter()
+                .position(|l| l.name == *n)
+                .map_or(UNKNOWN_LEVEL, |p| p as u8)
+        })
+        .collect();
+    let mut j = 0;
     for (i, st) in states.iter_mut().enumerate() {
         let spend = st.stats.win_total;
         // Levels ascend and the first starts at 0, so some level always applies.
         let earned = s.levels.iter().rposition(|l| l.from <= spend).unwrap_or(0);
-        let Some(prev_name) = previous.get(ids.get(i)) else {
-            st.level = earned as u8;
-            st.change = LevelChange::New;
+        st.level = earned as u8;
+        st.prev = NO_PREV;
+        st.change = LevelChange::New;
+        // Both lists ascend by member_id: advance the previous cursor.
+        let id = ids.get(i);
+        while j < previous.ids.len() && previous.ids[j].as_str() < id {
+            j += 1;
+        }
+        if j >= previous.ids.len() || previous.ids[j] != id {
             continue;
-        };
-        let (pi, prev_level) = *prev_index.entry(prev_name.as_str()).or_insert_with(|| {
-            prev_names.push(Arc::from(prev_name.as_str()));
-            let level = s
-                .levels
-                .iter()
-                .position(|l| &*l.name == prev_name.as_str())
-                .map_or(UNKNOWN_LEVEL, |p| p as u8);
-            ((prev_names.len() - 1) as u32, level)
-        });
+        }
+        let pi = previous.levels[j];
         st.prev = pi;
+        let prev_level = prev_rank[pi as usize];
         if prev_level == UNKNOWN_LEVEL {
-            st.level = earned as u8;
-            st.change = LevelChange::New;
             continue;
         }
         let p = usize::from(prev_level);
@@ -482,7 +637,6 @@ fn assign_levels(
             std::cmp::Ordering::Equal => LevelChange::Same,
         };
     }
-    prev_names
 }
 
 fn action_lists(r: &TierResult, birthdays: Vec<Birthday>) -> ActionLists {
@@ -508,21 +662,33 @@ fn action_lists(r: &TierResult, birthdays: Vec<Birthday>) -> ActionLists {
             b_class.push(i);
         }
     }
-    let mon = |i: usize| monetary(s, &r.members[i].stats);
-    at_risk_high_value.sort_by(|&a, &b| mon(b).cmp(&mon(a)).then(a.cmp(&b)));
-    silent.sort_by(|&a, &b| {
-        mon(b)
-            .cmp(&mon(a))
-            .then(r.members[b].stats.last.cmp(&r.members[a].stats.last))
-            .then(a.cmp(&b))
-    });
-    b_class.sort_by(|&a, &b| {
-        r.members[b]
-            .stats
-            .last
-            .cmp(&r.members[a].stats.last)
-            .then(a.cmp(&b))
-    });
+    // Sort on plain integer keys: comparing decimals (and chasing each
+    // member's state) a few million times costs seconds.
+    let sort_desc = |list: &mut Vec<usize>, by_money: bool| {
+        let money: Vec<Decimal> = if by_money {
+            list.iter()
+                .map(|&i| monetary(s, &r.members[i].stats))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let money = money_keys(&money);
+        let mut keyed: Vec<(Reverse<i128>, Reverse<NaiveDate>, usize)> = list
+            .iter()
+            .enumerate()
+            .map(|(k, &i)| {
+                let m = if by_money { money[k] } else { 0 };
+                (Reverse(m), Reverse(r.members[i].stats.last), i)
+            })
+            .collect();
+        keyed.sort_unstable();
+        *list = keyed.into_iter().map(|(_, _, i)| i).collect();
+    };
+    // Money descending, then most recent first, then member_id.
+    sort_desc(&mut at_risk_high_value, true);
+    sort_desc(&mut silent, true);
+    // Most recent first.
+    sort_desc(&mut b_class, false);
     ActionLists {
         at_risk_high_value,
         silent_to_reactivate: silent,
@@ -609,5 +775,62 @@ fn summarise(r: &TierResult) -> TierSummary {
             b_class_to_nudge: r.actions.b_class_to_nudge.len(),
             birthdays: r.actions.birthdays.len(),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sort_by_id_is_stable_byte_order() {
+        let mut v: Vec<(String, u32)> = [
+            "abcdefghZ",
+            "abcdefgh",
+            "b",
+            "",
+            "abcdefghA",
+            "abcdefgh",
+            "a\u{0}",
+            "a",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.to_string(), i as u32))
+        .collect();
+        let mut want = v.clone();
+        want.sort_by(|a, b| a.0.cmp(&b.0));
+        sort_by_id(&mut v, |p| p.0.as_str());
+        assert_eq!(v, want);
+        assert_eq!(
+            v[3..5],
+            [("abcdefgh".to_string(), 1), ("abcdefgh".to_string(), 5)]
+        );
+    }
+
+    #[test]
+    fn money_keys_order_like_the_decimals() {
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        let values = [d("10.5"), d("-3"), d("10.50"), d("0.001"), d("7")];
+        assert_eq!(money_keys(&values), vec![10_500, -3_000, 10_500, 1, 7_000]);
+        // Scales too far apart for i128 fall back to ranks.
+        let wide = [
+            d("79228162514264337593543950335"),
+            d("0.0000000000000000000000000001"),
+            d("1"),
+        ];
+        assert_eq!(money_keys(&wide), vec![2, 0, 1]);
+        assert!(money_keys(&[]).is_empty());
+    }
+
+    #[test]
+    fn birthdays_fall_in_the_period() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        let feb: Period = "2027-02".parse().unwrap();
+        assert_eq!(birthday_in(d("2000-02-29"), &feb), Some(d("2027-02-28")));
+        assert_eq!(birthday_in(d("2000-03-01"), &feb), None);
+        let day = Period::day(d("2028-02-29"));
+        assert_eq!(birthday_in(d("2000-02-29"), &day), Some(d("2028-02-29")));
+        assert_eq!(birthday_in(d("1999-02-28"), &day), None);
     }
 }

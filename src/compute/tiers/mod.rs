@@ -30,7 +30,14 @@
 //!   compared: the change is `new` and the old name stays in `level_prev`.
 //! - Members listed are the union of the member export, everyone with a
 //!   purchase, and everyone in the previous evaluation (members do not
-//!   vanish from the programme); rows are in member_id byte order.
+//!   vanish from the programme); rows are in member_id byte order. Members
+//!   without a purchase in the window show frequency and monetary 0 and no
+//!   scores or segment.
+//!
+//! Scale: purchases are folded as they stream in ([`PurchaseAggregator`]),
+//! so only a compact state per member is held; previous levels are best
+//! handed over sorted by member_id (a store query), which joins them without
+//! hashing. Rows are borrowed views ([`MemberTier`]) over that state.
 //! - A 29 February birthday falls on 28 February in other years.
 
 mod aggregate;
@@ -52,7 +59,9 @@ pub use config::{
 pub use evaluate::{
     ActionCounts, ActionLists, Birthday, TierResult, TierSummary, compute_tiers, evaluate,
 };
-pub use score::{quantile_bin, quantile_bins, threshold_score_recency, threshold_score_up};
+pub use score::{
+    quantile_bin, quantile_bins, quantile_bins_u32, threshold_score_recency, threshold_score_up,
+};
 pub use segment::{
     Preset, RuleCoverage, ScoreCell, ScoreRange, SegmentRule, classify, rule_coverage,
 };
