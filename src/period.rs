@@ -190,9 +190,7 @@ impl FromStr for Period {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let bad = || {
-            format!("invalid period {s:?} (expected 2026-11-22, 2026-W47 or 2026-11)")
-        };
+        let bad = || format!("invalid period {s:?} (expected 2026-11-22, 2026-W47 or 2026-11)");
         let s = s.trim();
         if let Some((year, week)) = s.split_once("-W") {
             let year: i32 = year.parse().map_err(|_| bad())?;

@@ -79,7 +79,14 @@ const ORDERS: &[FieldSpec] = &[
         "member_id",
         Id,
         true,
-        &["买家会员名", "买家昵称", "下单帐号", "下单账号", "会员ID", "买家ID"],
+        &[
+            "买家会员名",
+            "买家昵称",
+            "下单帐号",
+            "下单账号",
+            "会员ID",
+            "买家ID",
+        ],
     ),
     f(
         "created_at",
@@ -102,7 +109,12 @@ const ORDERS: &[FieldSpec] = &[
     ),
     f("total_amount", Money, false, &["总金额", "订单金额"]),
     f("refund_amount", Money, false, &["退款金额"]),
-    f("item_qty", Int, false, &["宝贝总数量", "商品数量", "订购数量"]),
+    f(
+        "item_qty",
+        Int,
+        false,
+        &["宝贝总数量", "商品数量", "订购数量"],
+    ),
     f("shop", Text, false, &["店铺名称"]),
     f("phone", Pii, false, &["联系手机", "联系电话"]),
 ];
@@ -171,7 +183,12 @@ const SERVICE: &[FieldSpec] = &[
     f("date", Date, true, &["日期", "统计日期"]),
     f("agent", Text, true, &["客服", "客服昵称"]),
     f("consultations", Int, false, &["咨询人数"]),
-    f("converted_buyers", Int, false, &["询单转化人数", "下单人数"]),
+    f(
+        "converted_buyers",
+        Int,
+        false,
+        &["询单转化人数", "下单人数"],
+    ),
     f("sales", Money, false, &["客服销售额"]),
     f("avg_response_seconds", Number, false, &["平均响应时间"]),
     f("satisfaction", Ratio, false, &["满意率"]),
@@ -259,10 +276,7 @@ impl Dataset {
     pub fn date_field(self) -> Option<&'static str> {
         match self {
             Dataset::Orders => Some("created_at"),
-            Dataset::Traffic
-            | Dataset::Products
-            | Dataset::Service
-            | Dataset::Ads => Some("date"),
+            Dataset::Traffic | Dataset::Products | Dataset::Service | Dataset::Ads => Some("date"),
             Dataset::OrderItems | Dataset::Members | Dataset::Targets => None,
         }
     }
@@ -283,7 +297,10 @@ impl FromStr for Dataset {
             .find(|d| d.name() == s)
             .ok_or_else(|| {
                 let names: Vec<_> = Dataset::ALL.iter().map(|d| d.name()).collect();
-                format!("unknown dataset {s:?} (expected one of {})", names.join(", "))
+                format!(
+                    "unknown dataset {s:?} (expected one of {})",
+                    names.join(", ")
+                )
             })
     }
 }
@@ -307,7 +324,10 @@ impl OrderStatus {
         let t = text.trim();
         Some(match t {
             "等待买家付款" | "unpaid" => OrderStatus::Unpaid,
-            "买家已付款" | "买家已付款,等待卖家发货" | "买家已付款，等待卖家发货" | "等待卖家发货"
+            "买家已付款"
+            | "买家已付款,等待卖家发货"
+            | "买家已付款，等待卖家发货"
+            | "等待卖家发货"
             | "paid" => OrderStatus::Paid,
             "卖家已发货" | "卖家已发货,等待买家确认" | "卖家已发货，等待买家确认" | "shipped" => {
                 OrderStatus::Shipped
