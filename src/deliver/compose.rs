@@ -612,7 +612,7 @@ fn guard_size(
             att.file_name,
             size_text(original),
             size_text(limit),
-            place.trim_end()
+            place
         )
     });
     tracing::warn!(file = %att.file_name, bytes = original, limit, "attachment too large to send, left in the run folder");

@@ -535,12 +535,36 @@ impl SmtpMailer {
 }
 
 fn classify(e: &lettre::transport::smtp::Error) -> ErrorClass {
-    if e.is_permanent() || e.is_tls() || e.is_client() {
+    if e.is_permanent() || e.is_tls() || e.is_client() || is_certificate_error(e) {
         ErrorClass::Permanent
     } else {
         // 4xx, timeouts, refused or dropped connections, garbled replies.
         ErrorClass::Transient
     }
+}
+
+/// A rejected certificate (unknown issuer, wrong name, expired) surfaces
+/// from lettre as a connection error wrapping an `io::Error` that wraps the
+/// rustls error; retrying cannot fix it.
+fn is_certificate_error(e: &lettre::transport::smtp::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if err.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        if let Some(inner) = err
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        {
+            return matches!(
+                inner,
+                rustls::Error::InvalidCertificate(_) | rustls::Error::NoCertificatesPresented
+            );
+        }
+        source = err.source();
+    }
+    false
 }
 
 impl MailTransport for SmtpMailer {

@@ -78,8 +78,8 @@ def main():
                 "message_id": str(msg["Message-ID"]),
                 "date": str(msg["Date"]),
                 "content_type": msg.get_content_type(),
-                "text": text.get_content() if text is not None else None,
-                "html": html.get_content() if html is not None else None,
+                "text": text.get_content().replace("\r\n", "\n") if text is not None else None,
+                "html": html.get_content().replace("\r\n", "\n") if html is not None else None,
                 "attachments": attachments,
                 "defects": [type(d).__name__ for p in msg.walk() for d in p.defects],
             }

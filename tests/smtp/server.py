@@ -80,7 +80,7 @@ class Authenticator:
             and auth_data.login == self.user
             and auth_data.password == self.password
         )
-        return AuthResult(success=ok, handled=False)
+        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
 
 def tls_context(cert, key):
