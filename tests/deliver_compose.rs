@@ -108,6 +108,26 @@ fn report_email_reads_right_in_a_mail_client() {
 }
 
 #[test]
+fn outbox_only_sender_is_a_valid_local_address() {
+    let from = storepulse::deliver::Addressing::default_sender();
+    assert_eq!(from.to_string(), "storepulse <storepulse@localhost>");
+    let mut addr = addressing(&["a@example.com"], &[]);
+    addr.from = from;
+    let email = compose_report(
+        &templates(),
+        &sample_context("ops", "运营", None),
+        &addr,
+        &options(),
+    )
+    .unwrap();
+    assert!(email.message_id.ends_with("@storepulse.localhost>"));
+    assert_eq!(
+        parse_eml(&email.eml)["from"],
+        "storepulse <storepulse@localhost>"
+    );
+}
+
+#[test]
 fn flagged_run_has_the_red_banner_and_fail_checks() {
     let mut ctx = sample_context("ops", "运营", None);
     ctx.flagged = true;
@@ -426,4 +446,40 @@ fn bad_addresses_are_reported_with_the_field() {
         compose_report(&templates(), &ctx, &addressing(&[], &[]), &options()),
         Err(DeliverError::Invalid { .. })
     ));
+}
+
+#[test]
+fn long_chinese_file_names_survive_both_encodings() {
+    let name = "会员运营_月度会员分层与复购分析报告_2026-11_附带全部明细与行动清单.xlsx";
+    let ctx = sample_context(
+        "crm",
+        "会员",
+        Some(Attachment {
+            file_name: name.into(),
+            bytes: workbook_bytes(2_000),
+        }),
+    );
+    let email = compose_report(
+        &templates(),
+        &ctx,
+        &addressing(&["a@example.com"], &[]),
+        &options(),
+    )
+    .unwrap();
+    let raw = eml_text(&email.eml);
+    assert!(
+        raw.contains("filename*0*=UTF-8''"),
+        "continuations for a long name"
+    );
+    // Only the Content-Type line with the long xlsx media type itself passes
+    // 78 (it cannot be folded); every line stays far below the 998 limit.
+    let long: Vec<&str> = raw.lines().filter(|l| l.len() > 78).collect();
+    assert_eq!(
+        long,
+        vec!["Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet;"]
+    );
+    let msg = parse_eml(&email.eml);
+    assert_eq!(msg["attachments"][0]["filename"], name);
+    assert_eq!(msg["attachments"][0]["ct_name"], name);
+    assert_eq!(msg["defects"], serde_json::json!([]));
 }

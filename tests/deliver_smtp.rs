@@ -115,10 +115,8 @@ async fn starttls_auth_delivers_every_team_intact() {
         ("service", "客服", "service@example.com"),
     ];
     let mut ids = Vec::new();
-    let mut originals = Vec::new();
     for (team, name, to) in teams {
         ids.push(new_id(enqueue_team(&outbox, team, name, &[to], false)));
-        originals.push(workbook_bytes(40_000));
     }
     let (backoff, _) = recorded_backoff(3);
     let report = bounded(deliver_ids(&outbox, &mailer, &ids, &backoff))
@@ -131,6 +129,7 @@ async fn starttls_auth_delivers_every_team_intact() {
     assert_eq!(parsed.len(), 2);
     for (msg, (team, name, to)) in parsed.iter().zip(teams) {
         assert_eq!(msg["envelope"]["auth_user"], "reports");
+        assert_eq!(msg["envelope"]["auth_mechanism"], "PLAIN");
         assert_eq!(msg["envelope"]["tls"], true);
         assert_eq!(msg["envelope"]["mail_from"], "reports@shop.example.com");
         assert_eq!(msg["envelope"]["rcpt_tos"], serde_json::json!([to]));
@@ -189,7 +188,6 @@ async fn starttls_auth_delivers_every_team_intact() {
         assert_eq!(entry.attempts, 1);
         assert!(entry.sent_at.is_some());
     }
-    drop(originals);
 }
 
 #[tokio::test]
@@ -244,6 +242,7 @@ async fn implicit_tls_with_auth_login_and_password_from_env() {
     let parsed = parse_spool(&spool, &dir.path().join("parsed"));
     assert_eq!(parsed.len(), 1);
     assert_eq!(parsed[0]["envelope"]["auth_user"], "reports");
+    assert_eq!(parsed[0]["envelope"]["auth_mechanism"], "LOGIN");
 }
 
 #[tokio::test]

@@ -177,6 +177,18 @@ pub struct Addressing {
     pub cc: Vec<String>,
 }
 
+impl Addressing {
+    /// The sender used when no SMTP server is configured (`outbox-only`):
+    /// `storepulse <storepulse@localhost>`.
+    pub fn default_sender() -> Mailbox {
+        Mailbox::new(
+            Some("storepulse".into()),
+            // A fixed, valid ASCII address: nothing here comes from input.
+            lettre::Address::new_dangerous("storepulse", "localhost"),
+        )
+    }
+}
+
 /// Knobs of composition that do not come from the run.
 #[derive(Debug, Clone)]
 pub struct ComposeOptions {
@@ -768,8 +780,9 @@ pub(crate) fn content_type_value(mime: &str, file_name: &str) -> String {
 }
 
 fn encoded_words(text: &str) -> Vec<String> {
-    // 75 - len("=?UTF-8?B?") - len("?=") = 63 base64 chars → 45 raw bytes.
-    const MAX_RAW: usize = 45;
+    // The first word shares its line with ` name="`: 42 raw bytes are 56
+    // base64 characters, a 68-character word, a 75-character line.
+    const MAX_RAW: usize = 42;
     let mut words = Vec::new();
     let mut chunk = String::new();
     for ch in text.chars() {

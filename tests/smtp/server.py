@@ -60,6 +60,7 @@ class Handler:
                 and hasattr(session.auth_data, "login")
                 else None
             ),
+            "auth_mechanism": getattr(session, "storepulse_mechanism", None),
             "tls": session.ssl is not None or self.mode == "tls",
         }
         with open(stem + ".json", "w") as f:
@@ -75,6 +76,7 @@ class Authenticator:
         self.password = password.encode()
 
     def __call__(self, server, session, envelope, mechanism, auth_data):
+        session.storepulse_mechanism = mechanism
         ok = (
             hasattr(auth_data, "login")
             and auth_data.login == self.user
