@@ -383,22 +383,27 @@ impl<'c> Outbox<'c> {
         sql: &str,
         text: Option<&str>,
     ) -> Result<(), DeliverError> {
-        let entry = self.get(id)?;
-        if !from.contains(&entry.status) {
+        // The status check is part of the UPDATE so two processes cannot
+        // both move the same row.
+        let allowed = from
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("{sql} AND status IN ({allowed})");
+        let now = (self.clock)();
+        let changed = match text {
+            Some(t) => self.conn.execute(&sql, params![id, now, t]),
+            None => self.conn.execute(&sql, params![id, now]),
+        }
+        .map_err(store_err(op))?;
+        if changed == 0 {
+            let entry = self.get(id)?;
             return Err(DeliverError::BadState {
                 id,
                 status: entry.status.to_string(),
                 op,
             });
-        }
-        let now = (self.clock)();
-        let changed = match text {
-            Some(t) => self.conn.execute(sql, params![id, now, t]),
-            None => self.conn.execute(sql, params![id, now]),
-        }
-        .map_err(store_err(op))?;
-        if changed == 0 {
-            return Err(DeliverError::NotFound { id });
         }
         Ok(())
     }
