@@ -118,7 +118,7 @@ impl Schedule {
     pub fn next_after<Z: TimeZone>(&self, after: &DateTime<Z>) -> Option<DateTime<Tz>> {
         let after = after.with_timezone(&Utc);
         // A wall time earlier than `after`'s own can still map to a later
-        // instant when the clocks go back soon after `after`.
+        // instant when the clocks go back near `after`.
         let lookback = offset_swing(self.tz, after);
         let local = after.with_timezone(&self.tz).naive_local();
         let mut cursor = local - lookback - TimeDelta::seconds(1);
@@ -261,22 +261,19 @@ fn first_valid_after_gap(tz: Tz, naive: NaiveDateTime) -> Option<DateTime<Tz>> {
     None
 }
 
-/// How far the UTC offset drops within a few hours after `at`: the span of
-/// wall time that repeats if the clocks go back then, zero otherwise.
+/// How far the UTC offset moves within a few hours either side of `at`:
+/// the span over which wall-time order and instant order can disagree.
 fn offset_swing(tz: Tz, at: DateTime<Utc>) -> TimeDelta {
-    let offset_at = |t: DateTime<Utc>| {
+    let offsets = (-4..=4).map(|h| {
+        let t = at + TimeDelta::hours(h);
         i64::from(
             tz.offset_from_utc_datetime(&t.naive_utc())
                 .fix()
                 .local_minus_utc(),
         )
-    };
-    let here = offset_at(at);
-    let lowest = (0..=4)
-        .map(|h| offset_at(at + TimeDelta::hours(h)))
-        .min()
-        .unwrap_or(here);
-    TimeDelta::seconds((here - lowest).max(0))
+    });
+    let (low, high) = offsets.fold((i64::MAX, i64::MIN), |(lo, hi), o| (lo.min(o), hi.max(o)));
+    TimeDelta::seconds((high - low).max(0))
 }
 
 #[cfg(test)]
@@ -341,6 +338,24 @@ mod tests {
                 "2026-10-25T02:30:00+02:00",
                 "2026-10-25T02:30:00+01:00",
                 "2026-10-25T03:30:00+01:00"
+            ]
+        );
+    }
+
+    #[test]
+    fn repeated_hour_fires_in_real_time_order() {
+        // Every wall time of the first 02:xx comes before any of the second.
+        let s = Schedule::parse("*/20 * * * *", tz("Europe/Berlin")).unwrap();
+        let fires = s.fires(&at("2026-10-24T23:50:00Z"), 6);
+        assert_eq!(
+            rfc(&fires),
+            [
+                "2026-10-25T02:00:00+02:00",
+                "2026-10-25T02:20:00+02:00",
+                "2026-10-25T02:40:00+02:00",
+                "2026-10-25T02:00:00+01:00",
+                "2026-10-25T02:20:00+01:00",
+                "2026-10-25T02:40:00+01:00"
             ]
         );
     }
