@@ -5,6 +5,7 @@
 pub mod clock;
 pub mod config;
 pub mod cron;
+pub mod daemon;
 pub mod health;
 pub mod job;
 pub mod lock;
@@ -12,6 +13,7 @@ pub mod scheduler;
 
 pub use clock::{Clock, SystemClock, TokioClock};
 pub use config::{ConfigProblem, DaemonConfig, JobScheduleConfig, RawDaemon, RawJobSchedule};
+pub use daemon::{DaemonError, DaemonHandles, cancel_on_signals, run_daemon};
 pub use cron::{CronError, Schedule, period_for_fire};
 pub use health::Health;
 pub use job::{CatchUp, Overlap, RetryPolicy, ScheduledJob, format_upcoming};
