@@ -87,7 +87,10 @@ fn croniter_fires(cases: &[Case]) -> Vec<Vec<String>> {
         .args(["-c", "import croniter"])
         .output()
         .unwrap_or_else(|e| {
-            panic!("cannot start {} ({e}); run scripts/test-deps-sched.sh", python())
+            panic!(
+                "cannot start {} ({e}); run scripts/test-deps-sched.sh",
+                python()
+            )
         });
     assert!(
         probe.status.success(),
@@ -185,7 +188,11 @@ fn the_table_exercises_every_dst_rule() {
     );
     let hourly = Schedule::parse("30 * * * *", ny).unwrap();
     let fall: DateTime<Utc> = "2026-11-01T04:00:00Z".parse().unwrap();
-    let fires: Vec<String> = hourly.fires(&fall, 3).iter().map(|f| f.to_rfc3339()).collect();
+    let fires: Vec<String> = hourly
+        .fires(&fall, 3)
+        .iter()
+        .map(|f| f.to_rfc3339())
+        .collect();
     assert_eq!(
         fires,
         [

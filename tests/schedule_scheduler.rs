@@ -33,7 +33,11 @@ struct MemStore {
 
 impl MemStore {
     fn state(&self, job: &str, period: Period) -> Option<(RunState, u32)> {
-        self.runs.lock().unwrap().get(&(job.to_string(), period)).copied()
+        self.runs
+            .lock()
+            .unwrap()
+            .get(&(job.to_string(), period))
+            .copied()
     }
 
     fn set(&self, job: &str, period: Period, state: RunState, attempt: u32) {
@@ -51,7 +55,11 @@ impl Ledger for MemLedger {
         Ok(self.0.last_fire.lock().unwrap().get(job).copied())
     }
     fn set_last_fire(&self, job: &str, fire: DateTime<Utc>) -> Result<(), LedgerError> {
-        self.0.last_fire.lock().unwrap().insert(job.to_string(), fire);
+        self.0
+            .last_fire
+            .lock()
+            .unwrap()
+            .insert(job.to_string(), fire);
         Ok(())
     }
     fn run_state(&self, job: &str, period: Period) -> Result<Option<RunState>, LedgerError> {
@@ -282,7 +290,13 @@ async fn daily_job_fires_once_per_day_across_us_spring_forward() {
     let h = Harness::new("2026-03-06T12:00:00Z");
     h.set_last_fire("nightly", "2026-03-06T07:30:00Z");
     let s = h.scheduler(
-        vec![job("nightly", "30 2 * * *", "America/New_York", CatchUp::Latest, "2026-03-01T00:00:00Z")],
+        vec![job(
+            "nightly",
+            "30 2 * * *",
+            "America/New_York",
+            CatchUp::Latest,
+            "2026-03-01T00:00:00Z",
+        )],
         true,
         quick_success,
     );
@@ -305,7 +319,13 @@ async fn daily_job_fires_once_per_day_across_eu_fall_back() {
     let h = Harness::new("2026-10-23T12:00:00Z");
     h.set_last_fire("nightly", "2026-10-23T00:30:00Z");
     let s = h.scheduler(
-        vec![job("nightly", "30 2 * * *", "Europe/Berlin", CatchUp::Latest, "2026-10-01T00:00:00Z")],
+        vec![job(
+            "nightly",
+            "30 2 * * *",
+            "Europe/Berlin",
+            CatchUp::Latest,
+            "2026-10-01T00:00:00Z",
+        )],
         true,
         quick_success,
     );
@@ -328,7 +348,13 @@ async fn daily_job_fires_once_per_day_across_eu_fall_back() {
 fn missed_three_days(catchup: CatchUp, max_catchup: u32) -> (Harness, ScheduledJob) {
     let h = Harness::new("2026-11-22T22:00:00Z");
     h.set_last_fire("daily-ops", "2026-11-19T00:00:00Z");
-    let mut j = job("daily-ops", "0 8 * * *", "Asia/Shanghai", catchup, "2026-11-01T00:00:00Z");
+    let mut j = job(
+        "daily-ops",
+        "0 8 * * *",
+        "Asia/Shanghai",
+        catchup,
+        "2026-11-01T00:00:00Z",
+    );
     j.max_catchup = max_catchup;
     (h, j)
 }
@@ -382,7 +408,10 @@ async fn catchup_none_skips_missed_fires_but_keeps_the_schedule() {
     // Until 09:00 local on the 23rd: only the regular 08:00 fire runs.
     h.run_until(&s, "2026-11-23T01:00:00Z").await;
     let got: Vec<(String, String)> = h.calls().into_iter().map(|c| (c.1, c.3)).collect();
-    assert_eq!(got, [("2026-11-22".into(), "2026-11-23T00:00:00+00:00".into())]);
+    assert_eq!(
+        got,
+        [("2026-11-22".into(), "2026-11-23T00:00:00+00:00".into())]
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -399,7 +428,13 @@ async fn catchup_is_bounded_by_max_catchup_first_seen_and_done_runs() {
 
     // Never before the job first appeared (07:00 local on the 21st).
     let h = Harness::new("2026-11-22T22:00:00Z");
-    let j = job("daily-ops", "0 8 * * *", "Asia/Shanghai", CatchUp::All, "2026-11-20T23:00:00Z");
+    let j = job(
+        "daily-ops",
+        "0 8 * * *",
+        "Asia/Shanghai",
+        CatchUp::All,
+        "2026-11-20T23:00:00Z",
+    );
     let s = h.scheduler(vec![j], true, quick_success);
     let periods: Vec<String> = s
         .plan_catch_up(h.clock.now())
@@ -423,7 +458,13 @@ async fn a_fire_during_a_long_run_is_skipped() {
     let h = Harness::new("2026-11-23T00:00:30Z");
     h.set_last_fire("sync", "2026-11-23T00:00:00Z");
     let s = h.scheduler(
-        vec![job("sync", "*/10 * * * *", "Asia/Shanghai", CatchUp::Latest, "2026-11-01T00:00:00Z")],
+        vec![job(
+            "sync",
+            "*/10 * * * *",
+            "Asia/Shanghai",
+            CatchUp::Latest,
+            "2026-11-01T00:00:00Z",
+        )],
         true,
         |_| (Duration::from_secs(25 * 60), RunOutcome::Success),
     );
@@ -440,7 +481,13 @@ async fn a_fire_during_a_long_run_is_skipped() {
 async fn overlap_queue_runs_the_fire_after_the_running_one() {
     let h = Harness::new("2026-11-23T00:00:30Z");
     h.set_last_fire("sync", "2026-11-23T00:00:00Z");
-    let mut j = job("sync", "*/10 * * * *", "Asia/Shanghai", CatchUp::Latest, "2026-11-01T00:00:00Z");
+    let mut j = job(
+        "sync",
+        "*/10 * * * *",
+        "Asia/Shanghai",
+        CatchUp::Latest,
+        "2026-11-01T00:00:00Z",
+    );
     j.overlap = Overlap::Queue;
     let s = h.scheduler(vec![j], true, |_| {
         (Duration::from_secs(15 * 60), RunOutcome::Success)
@@ -587,7 +634,11 @@ async fn cancellation_records_interrupted_and_the_next_start_retries_it() {
         (Duration::from_secs(2 * 3600), RunOutcome::Success)
     });
     let stopped = h.run_until(&s, "2026-11-22T22:10:00Z").await;
-    assert_eq!(stopped, at("2026-11-22T22:10:00Z"), "a cooperative run stops at once");
+    assert_eq!(
+        stopped,
+        at("2026-11-22T22:10:00Z"),
+        "a cooperative run stops at once"
+    );
     assert_eq!(
         h.store.state("daily-ops", day("2026-11-21")),
         Some((RunState::Interrupted, 1))
@@ -633,7 +684,13 @@ async fn fires_passed_during_a_suspend_are_caught_up_by_policy() {
         // 07:00 in Shanghai on the 23rd; the host sleeps three days at 07:10.
         let h = Harness::new("2026-11-22T23:00:00Z");
         h.set_last_fire("daily-ops", "2026-11-22T00:00:00Z");
-        let j = job("daily-ops", "0 8 * * *", "Asia/Shanghai", catchup, "2026-11-01T00:00:00Z");
+        let j = job(
+            "daily-ops",
+            "0 8 * * *",
+            "Asia/Shanghai",
+            catchup,
+            "2026-11-01T00:00:00Z",
+        );
         let s = h.scheduler(vec![j], true, quick_success);
         let cancel = CancellationToken::new();
         let stop = cancel.clone();
@@ -668,7 +725,13 @@ async fn daemon_serves_health_and_holds_the_state_lock() {
         ..daemon_config()
     };
     let now = Utc::now();
-    let j = job("monthly-members", "0 9 1 * *", "Asia/Shanghai", CatchUp::None, "2026-01-01T00:00:00Z");
+    let j = job(
+        "monthly-members",
+        "0 9 1 * *",
+        "Asia/Shanghai",
+        CatchUp::None,
+        "2026-01-01T00:00:00Z",
+    );
     let mut j = j;
     j.first_seen = now;
     let scheduler = Scheduler::new(
@@ -686,7 +749,11 @@ async fn daemon_serves_health_and_holds_the_state_lock() {
     let second = DaemonHandles::acquire(&state, &config).await;
     match second {
         Err(DaemonError::Lock(e)) => {
-            assert!(e.to_string().contains(&format!("pid {}", std::process::id())), "{e}")
+            assert!(
+                e.to_string()
+                    .contains(&format!("pid {}", std::process::id())),
+                "{e}"
+            )
         }
         Err(other) => panic!("unexpected {other}"),
         Ok(_) => panic!("a second daemon got the lock"),
@@ -727,7 +794,13 @@ async fn daemon_serves_health_and_holds_the_state_lock() {
         "{metrics}"
     );
     // The lock is released when the daemon stops.
-    DaemonHandles::acquire(&state, &DaemonConfig { health_port: None, ..config })
-        .await
-        .unwrap();
+    DaemonHandles::acquire(
+        &state,
+        &DaemonConfig {
+            health_port: None,
+            ..config
+        },
+    )
+    .await
+    .unwrap();
 }

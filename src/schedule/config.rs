@@ -95,7 +95,10 @@ impl RawJobSchedule {
         };
         let schedule = match (&self.schedule, timezone) {
             (None, _) => {
-                found.add("schedule", "missing cron expression (e.g. \"30 8 * * *\")".into());
+                found.add(
+                    "schedule",
+                    "missing cron expression (e.g. \"30 8 * * *\")".into(),
+                );
                 None
             }
             (Some(expr), Some(tz)) => match Schedule::parse(expr, tz) {
@@ -146,7 +149,10 @@ impl RawJobSchedule {
             Some(raw) => {
                 let attempts = raw.attempts.unwrap_or(defaults.attempts);
                 if attempts == 0 {
-                    found.add("retries.attempts", "must be at least 1 (the first attempt)".into());
+                    found.add(
+                        "retries.attempts",
+                        "must be at least 1 (the first attempt)".into(),
+                    );
                 }
                 let base = found.secs("retries.base_secs", raw.base_secs, defaults.base);
                 let cap = found.secs("retries.cap_secs", raw.cap_secs, defaults.cap);
@@ -162,7 +168,10 @@ impl RawJobSchedule {
                 }
                 let jitter = raw.jitter.unwrap_or(defaults.jitter);
                 if !(0.0..=1.0).contains(&jitter) {
-                    found.add("retries.jitter", format!("{jitter} is not a fraction in 0..=1"));
+                    found.add(
+                        "retries.jitter",
+                        format!("{jitter} is not a fraction in 0..=1"),
+                    );
                 }
                 RetryPolicy {
                     attempts,
@@ -395,7 +404,11 @@ mod tests {
                 "jobs.x.step_timeout_secs",
             ]
         );
-        assert!(problems[0].to_string().starts_with("jobs.x.schedule: invalid cron"));
+        assert!(
+            problems[0]
+                .to_string()
+                .starts_with("jobs.x.schedule: invalid cron")
+        );
     }
 
     #[test]

@@ -79,7 +79,8 @@ impl Schedule {
                 expr: expr.to_string(),
                 source,
             })?;
-        let follows_real_time = hour_field == "*" || hour_field == "?" || hour_field.starts_with("*/");
+        let follows_real_time =
+            hour_field == "*" || hour_field == "?" || hour_field.starts_with("*/");
         let schedule = Schedule {
             expr: trimmed.to_string(),
             cron,
@@ -132,7 +133,8 @@ impl Schedule {
                 break;
             }
             for instant in self.instants_for(naive) {
-                if instant.with_timezone(&Utc) > after && best.as_ref().is_none_or(|b| instant < *b) {
+                if instant.with_timezone(&Utc) > after && best.as_ref().is_none_or(|b| instant < *b)
+                {
                     // Later wall times can only yield an earlier instant
                     // within one DST swing of this one.
                     let swing = offset_swing(self.tz, instant.with_timezone(&Utc));
@@ -380,10 +382,7 @@ mod tests {
         let sunday0 = Schedule::parse("0 9 * * 0", shanghai).unwrap();
         let sunday7 = Schedule::parse("0 9 * * 7", shanghai).unwrap();
         let from = at("2026-11-20T00:00:00Z");
-        assert_eq!(
-            rfc(&sunday0.fires(&from, 1)),
-            ["2026-11-22T09:00:00+08:00"]
-        );
+        assert_eq!(rfc(&sunday0.fires(&from, 1)), ["2026-11-22T09:00:00+08:00"]);
         assert_eq!(sunday0.fires(&from, 3), sunday7.fires(&from, 3));
         // 1st of the month OR any Monday.
         let either = Schedule::parse("0 9 1 * 1", shanghai).unwrap();
@@ -417,7 +416,11 @@ mod tests {
         let daily = Schedule::parse("@daily", shanghai).unwrap();
         assert!(!daily.follows_real_time());
         assert_eq!(rfc(&daily.fires(&from, 1)), ["2026-01-02T00:00:00+08:00"]);
-        assert!(Schedule::parse("@hourly", shanghai).unwrap().follows_real_time());
+        assert!(
+            Schedule::parse("@hourly", shanghai)
+                .unwrap()
+                .follows_real_time()
+        );
         let secs = Schedule::parse("15 0 9 * * *", shanghai).unwrap();
         assert_eq!(rfc(&secs.fires(&from, 1)), ["2026-01-01T09:00:15+08:00"]);
     }
@@ -425,7 +428,14 @@ mod tests {
     #[test]
     fn bad_expressions_are_rejected_with_the_expression() {
         let shanghai = tz("Asia/Shanghai");
-        for bad in ["", "* * *", "0 0 0 1 1 * 2026", "61 * * * *", "0 9 * * MON-XYZ", "@often"] {
+        for bad in [
+            "",
+            "* * *",
+            "0 0 0 1 1 * 2026",
+            "61 * * * *",
+            "0 9 * * MON-XYZ",
+            "@often",
+        ] {
             let err = Schedule::parse(bad, shanghai).unwrap_err();
             assert!(err.to_string().contains("cron expression"), "{bad}: {err}");
         }

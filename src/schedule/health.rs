@@ -224,7 +224,11 @@ fn healthz(
         Some(beat) => {
             let age = (now - beat).num_seconds().max(0);
             let fresh = u64::try_from(age).unwrap_or(u64::MAX) <= stale_after.as_secs();
-            let status = if fresh { "200 OK" } else { "503 Service Unavailable" };
+            let status = if fresh {
+                "200 OK"
+            } else {
+                "503 Service Unavailable"
+            };
             let word = if fresh { "ok" } else { "stale" };
             (
                 status,

@@ -169,7 +169,10 @@ mod tests {
         for (attempt, raw) in [(1, 300u64), (2, 600), (3, 1200), (4, 1800), (5, 1800)] {
             let d = policy.delay_after(attempt);
             let raw = Duration::from_secs(raw);
-            assert!(d >= raw && d <= raw.mul_f64(1.1), "attempt {attempt}: {d:?}");
+            assert!(
+                d >= raw && d <= raw.mul_f64(1.1),
+                "attempt {attempt}: {d:?}"
+            );
         }
         let exact = RetryPolicy {
             jitter: 0.0,

@@ -13,8 +13,8 @@ pub mod scheduler;
 
 pub use clock::{Clock, SystemClock, TokioClock};
 pub use config::{ConfigProblem, DaemonConfig, JobScheduleConfig, RawDaemon, RawJobSchedule};
-pub use daemon::{DaemonError, DaemonHandles, cancel_on_signals, run_daemon};
 pub use cron::{CronError, Schedule, period_for_fire};
+pub use daemon::{DaemonError, DaemonHandles, cancel_on_signals, run_daemon};
 pub use health::Health;
 pub use job::{CatchUp, Overlap, RetryPolicy, ScheduledJob, format_upcoming};
 pub use lock::{LockError, StateLock};

@@ -42,7 +42,10 @@ pub enum RunOutcome {
     Held,
     /// `transient` failures (HTTP 5xx, timeouts, SMTP 4xx, an export not
     /// there yet) are retried; the rest are not.
-    Failed { transient: bool, error: String },
+    Failed {
+        transient: bool,
+        error: String,
+    },
     /// Stopped at a safe point because the cancel token fired.
     Interrupted,
 }
@@ -90,20 +93,20 @@ pub trait Ledger: Send + Sync + 'static {
     /// `running` by a process that is gone; with the last attempt number.
     fn unfinished_runs(&self, job: &str) -> Result<Vec<(Period, u32)>, LedgerError>;
     /// Marks the run of `job` for `period` interrupted at `attempt`.
-    fn record_interrupted(&self, job: &str, period: Period, attempt: u32)
-    -> Result<(), LedgerError>;
+    fn record_interrupted(
+        &self,
+        job: &str,
+        period: Period,
+        attempt: u32,
+    ) -> Result<(), LedgerError>;
 }
 
 /// Told when a job goes from success to failure and back (failure and
 /// recovery emails). A job's first outcome after start counts as a change
 /// only if it is a failure.
 pub trait Notifier: Send + Sync + 'static {
-    fn job_failed(
-        &self,
-        job: &str,
-        period: Period,
-        error: &str,
-    ) -> impl Future<Output = ()> + Send;
+    fn job_failed(&self, job: &str, period: Period, error: &str)
+    -> impl Future<Output = ()> + Send;
     fn job_recovered(&self, job: &str, period: Period) -> impl Future<Output = ()> + Send;
 }
 
@@ -342,8 +345,11 @@ impl<R: JobRunner, L: Ledger, N: Notifier> Scheduler<R, L, N> {
             self.enqueue(&queues, planned);
         }
 
-        let mut cursors: BTreeMap<String, DateTime<Utc>> =
-            self.jobs.iter().map(|j| (j.name.clone(), started)).collect();
+        let mut cursors: BTreeMap<String, DateTime<Utc>> = self
+            .jobs
+            .iter()
+            .map(|j| (j.name.clone(), started))
+            .collect();
         let wake = TimeDelta::from_std(self.config.wake).unwrap_or(TimeDelta::seconds(60));
         loop {
             let now = clock.now();
@@ -379,7 +385,10 @@ impl<R: JobRunner, L: Ledger, N: Notifier> Scheduler<R, L, N> {
         let grace = self.config.grace;
         let all = futures_util::future::join_all(workers.iter_mut());
         if tokio::time::timeout(grace, all).await.is_err() {
-            tracing::warn!(grace_secs = grace.as_secs(), "runs did not stop within the grace period");
+            tracing::warn!(
+                grace_secs = grace.as_secs(),
+                "runs did not stop within the grace period"
+            );
             for handle in &workers {
                 handle.abort();
             }
@@ -464,8 +473,10 @@ impl<R: JobRunner, L: Ledger, N: Notifier> Scheduler<R, L, N> {
         queues: &BTreeMap<String, mpsc::UnboundedSender<PlannedRun>>,
         planned: PlannedRun,
     ) {
-        let (Some(tx), Some(slot)) = (queues.get(&planned.job), self.shared.slots.get(&planned.job))
-        else {
+        let (Some(tx), Some(slot)) = (
+            queues.get(&planned.job),
+            self.shared.slots.get(&planned.job),
+        ) else {
             return;
         };
         slot.pending.fetch_add(1, Ordering::SeqCst);
@@ -557,7 +568,9 @@ async fn execute<R: JobRunner, L: Ledger, N: Notifier>(
         let run_cancel = cancel.child_token();
         let outcome = match tokio::time::timeout(
             job.run_timeout,
-            shared.runner.run(&job.name, period, attempt, run_cancel.clone()),
+            shared
+                .runner
+                .run(&job.name, period, attempt, run_cancel.clone()),
         )
         .await
         {
@@ -589,8 +602,8 @@ async fn execute<R: JobRunner, L: Ledger, N: Notifier>(
                     retry_in_secs = delay.as_secs(),
                     "transient failure; will retry"
                 );
-                let wait_until = clock.now()
-                    + TimeDelta::from_std(delay).unwrap_or(TimeDelta::seconds(300));
+                let wait_until =
+                    clock.now() + TimeDelta::from_std(delay).unwrap_or(TimeDelta::seconds(300));
                 if !sleep_or_cancel(clock.as_ref(), wait_until, cancel).await {
                     break RunOutcome::Interrupted;
                 }
