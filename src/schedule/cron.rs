@@ -233,6 +233,12 @@ pub fn period_for_fire(kind: PeriodKind, fire: &DateTime<Tz>) -> Period {
     Period::reported_by_fire(kind, fire.date_naive())
 }
 
+/// The period a job would report on if it fired at `at`: what `run-job`
+/// runs without `--date` / `--period` (for a daily job, yesterday in `tz`).
+pub fn period_if_fired_at(kind: PeriodKind, tz: Tz, at: DateTime<Utc>) -> Period {
+    Period::reported_by_fire(kind, at.with_timezone(&tz).date_naive())
+}
+
 /// Expands the `@` aliases so the hour field can be inspected; croner would
 /// accept them too, but then the shape of the hour field would be hidden.
 fn expand_alias(expr: &str) -> Option<&'static str> {
@@ -456,6 +462,18 @@ mod tests {
             period_for_fire(PeriodKind::Week, &fire).to_string(),
             "2026-W47"
         );
+    }
+
+    #[test]
+    fn period_if_fired_now_uses_the_job_zone() {
+        // 23:30 UTC on the 22nd is already the 23rd in Shanghai.
+        let now = at("2026-11-22T23:30:00Z");
+        let p = period_if_fired_at(PeriodKind::Day, tz("Asia/Shanghai"), now);
+        assert_eq!(p.to_string(), "2026-11-22");
+        let p = period_if_fired_at(PeriodKind::Day, tz("America/New_York"), now);
+        assert_eq!(p.to_string(), "2026-11-21");
+        let p = period_if_fired_at(PeriodKind::Month, tz("Asia/Shanghai"), now);
+        assert_eq!(p.to_string(), "2026-10");
     }
 
     #[test]

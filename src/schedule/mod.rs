@@ -13,7 +13,7 @@ pub mod scheduler;
 
 pub use clock::{Clock, SystemClock, TokioClock};
 pub use config::{ConfigProblem, DaemonConfig, JobScheduleConfig, RawDaemon, RawJobSchedule};
-pub use cron::{CronError, Schedule, period_for_fire};
+pub use cron::{CronError, Schedule, period_for_fire, period_if_fired_at};
 pub use daemon::{DaemonError, DaemonHandles, cancel_on_signals, run_daemon};
 pub use health::Health;
 pub use job::{CatchUp, Overlap, RetryPolicy, ScheduledJob, format_upcoming};
