@@ -228,6 +228,11 @@ impl<R: JobRunner, L: Ledger, N: Notifier> Scheduler<R, L, N> {
         }
     }
 
+    /// The jobs, in the order given: for `list-jobs`.
+    pub fn jobs(&self) -> impl Iterator<Item = &ScheduledJob> {
+        self.jobs.iter().map(|j| j.as_ref())
+    }
+
     /// Heartbeat and metrics, for the health endpoint.
     pub fn health(&self) -> Arc<Health> {
         Arc::clone(&self.shared.health)
@@ -738,5 +743,43 @@ impl StepError {
     /// Timeouts are transient (SPEC §6); a shutdown is an interruption.
     pub fn is_transient(&self) -> bool {
         matches!(self, StepError::TimedOut { .. })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn steps_time_out_or_stop_on_cancel() {
+        let cancel = CancellationToken::new();
+        let done = run_step("parse", Duration::from_secs(10), &cancel, async { 7 }).await;
+        assert_eq!(done, Ok(7));
+        let slow = run_step(
+            "fetch",
+            Duration::from_secs(10),
+            &cancel,
+            tokio::time::sleep(Duration::from_secs(60)),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(slow.to_string(), "step fetch timed out after 10s");
+        assert!(slow.is_transient());
+        cancel.cancel();
+        let stopped = run_step(
+            "render",
+            Duration::from_secs(10),
+            &cancel,
+            tokio::time::sleep(Duration::from_secs(1)),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            stopped,
+            StepError::Cancelled {
+                step: "render".into()
+            }
+        );
+        assert!(!stopped.is_transient());
     }
 }
