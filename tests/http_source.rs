@@ -757,3 +757,42 @@ fn secret_files_resolve_relative_to_the_config_folder() {
     std::fs::write(dir.path().join("secrets/k"), "v").unwrap();
     assert!(build_with_env(&table, &file, "datasets.traffic.http", tz, &|_| None).is_ok());
 }
+
+#[tokio::test]
+async fn a_configured_stem_gets_the_served_extension_so_the_inbox_pattern_matches() {
+    let book = xlsx();
+    let server = Server::start(vec![with_headers(
+        200,
+        vec![(
+            "Content-Type",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".into(),
+        )],
+        &book,
+    )])
+    .await;
+    let f = Fixture::new();
+    let src = f.source(
+        &server.url("/api/traffic?day={date}"),
+        "file_name = \"traffic\"",
+    );
+    let out = f.fetch_with(&src, &before_deadline()).await.unwrap();
+    assert_eq!(out.path(), f.dest().join("traffic.xlsx"));
+    // The inbox's default pattern for the dataset picks the file up.
+    let pattern = storepulse::source::pattern::DatePattern::new("{date}/traffic.*").unwrap();
+    assert_eq!(
+        pattern.date_of(std::path::Path::new("2026-11-22/traffic.xlsx")),
+        Some(date())
+    );
+    assert_eq!(f.dest_files(), vec![("traffic.xlsx".to_string(), book)]);
+}
+
+#[test]
+fn a_fetch_can_run_on_a_spawned_task() {
+    fn assert_send<T: Send>(_: &T) {}
+    let f = Fixture::new();
+    let src = f.source("http://127.0.0.1:9/x.csv", "");
+    let clock = before_deadline();
+    let dest = f.dest();
+    let fut = fetch(&src, date(), &dest, &f.cache, &clock, &f.sleeper);
+    assert_send(&fut);
+}

@@ -8,8 +8,8 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use reqwest::header::{
-    CONTENT_DISPOSITION, ETAG, HeaderMap, HeaderValue, IF_MODIFIED_SINCE, IF_NONE_MATCH,
-    LAST_MODIFIED, RETRY_AFTER,
+    CONTENT_DISPOSITION, CONTENT_TYPE, ETAG, HeaderMap, HeaderValue, IF_MODIFIED_SINCE,
+    IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
 };
 use reqwest::{Client, Response, Url};
 use sha2::{Digest, Sha256};
@@ -227,6 +227,7 @@ impl Attempt<'_> {
         let name = name::choose(
             configured.as_deref(),
             resp.headers().get(CONTENT_DISPOSITION),
+            resp.headers().get(CONTENT_TYPE),
             &self.url,
             self.src.extension.as_deref(),
         );

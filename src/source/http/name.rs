@@ -14,39 +14,70 @@ use super::config::KNOWN_EXTENSIONS;
 /// Used when neither the config, the server nor the URL offers a name.
 const FALLBACK: &str = "download";
 
-/// Picks the name for a download.
+/// Picks the name for a download. A name without a known extension gets
+/// one: the configured hint first, else the one the server's own name
+/// carries, else one implied by `Content-Type`; so `file_name = "orders"`
+/// saves `orders.csv` or `orders.xlsx` as served.
 pub fn choose(
     configured: Option<&str>,
     disposition: Option<&HeaderValue>,
+    content_type: Option<&HeaderValue>,
     url: &Url,
     extension: Option<&str>,
 ) -> String {
+    let from_server = disposition
+        .and_then(from_disposition)
+        .map(|n| sanitize(&n))
+        .filter(|n| !n.is_empty());
+    let from_url = url
+        .path_segments()
+        .and_then(|mut s| s.rfind(|seg| !seg.is_empty()))
+        .map(|seg| sanitize(&percent_decode(seg)))
+        .filter(|n| !n.is_empty());
     let picked = configured
         .map(sanitize)
         .filter(|n| !n.is_empty())
-        .or_else(|| {
-            disposition
-                .and_then(from_disposition)
-                .map(|n| sanitize(&n))
-                .filter(|n| !n.is_empty())
-        })
-        .or_else(|| {
-            url.path_segments()
-                .and_then(|mut s| s.rfind(|seg| !seg.is_empty()))
-                .map(|seg| sanitize(&percent_decode(seg)))
-                .filter(|n| !n.is_empty())
-        })
+        .or_else(|| from_server.clone())
+        .or_else(|| from_url.clone())
         .unwrap_or_else(|| FALLBACK.to_string());
-    match extension {
-        Some(ext) if !has_known_extension(&picked) => format!("{picked}.{ext}"),
-        _ => picked,
+    if known_extension(&picked).is_some() {
+        return picked;
+    }
+    let ext = extension
+        .map(str::to_string)
+        .or_else(|| from_server.as_deref().and_then(known_extension))
+        .or_else(|| from_url.as_deref().and_then(known_extension))
+        .or_else(|| content_type.and_then(extension_of_type));
+    match ext {
+        Some(ext) => format!("{picked}.{ext}"),
+        None => picked,
     }
 }
 
-fn has_known_extension(name: &str) -> bool {
-    name.rsplit_once('.').is_some_and(|(stem, ext)| {
-        !stem.is_empty() && KNOWN_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str())
-    })
+/// The extension of `name` if the parser knows it, lower-cased.
+fn known_extension(name: &str) -> Option<String> {
+    let (stem, ext) = name.rsplit_once('.')?;
+    let ext = ext.to_ascii_lowercase();
+    (!stem.is_empty() && KNOWN_EXTENSIONS.contains(&ext.as_str())).then_some(ext)
+}
+
+fn extension_of_type(v: &HeaderValue) -> Option<String> {
+    let t = v
+        .to_str()
+        .ok()?
+        .split(';')
+        .next()?
+        .trim()
+        .to_ascii_lowercase();
+    let ext = match t.as_str() {
+        "text/csv" | "application/csv" => "csv",
+        "text/tab-separated-values" => "tsv",
+        "text/plain" => "txt",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => "xlsx",
+        "application/vnd.ms-excel" => "xls",
+        _ => return None,
+    };
+    Some(ext.to_string())
 }
 
 /// The last path component of `name`, without control characters and
@@ -152,18 +183,50 @@ mod tests {
         let u = url("https://h/export/%E8%AE%A2%E5%8D%95.csv?x=1");
         let cd = HeaderValue::from_static("attachment; filename=\"a;b.xlsx\"");
         assert_eq!(
-            choose(Some("orders.csv"), Some(&cd), &u, None),
+            choose(Some("orders.csv"), Some(&cd), None, &u, None),
             "orders.csv"
         );
-        assert_eq!(choose(None, Some(&cd), &u, None), "a;b.xlsx");
-        assert_eq!(choose(None, None, &u, None), "订单.csv");
-        assert_eq!(choose(None, None, &url("https://h/"), None), "download");
+        assert_eq!(choose(None, Some(&cd), None, &u, None), "a;b.xlsx");
+        assert_eq!(choose(None, None, None, &u, None), "订单.csv");
         assert_eq!(
-            choose(None, None, &url("https://h/api/export/"), Some("xlsx")),
+            choose(None, None, None, &url("https://h/"), None),
+            "download"
+        );
+        assert_eq!(
+            choose(
+                None,
+                None,
+                None,
+                &url("https://h/api/export/"),
+                Some("xlsx")
+            ),
             "export.xlsx"
         );
         // A known extension is kept whatever the hint says.
-        assert_eq!(choose(None, None, &u, Some("xlsx")), "订单.csv");
+        assert_eq!(choose(None, None, None, &u, Some("xlsx")), "订单.csv");
+    }
+
+    #[test]
+    fn a_configured_stem_takes_the_extension_served() {
+        let u = url("https://h/api/export?day=1");
+        let cd = HeaderValue::from_static("attachment; filename=\"x.XLSX\"");
+        let xls = HeaderValue::from_static("application/vnd.ms-excel");
+        let csv = HeaderValue::from_static("text/csv; charset=gbk");
+        assert_eq!(
+            choose(Some("orders"), Some(&cd), Some(&csv), &u, None),
+            "orders.xlsx"
+        );
+        assert_eq!(
+            choose(Some("orders"), None, Some(&xls), &u, None),
+            "orders.xls"
+        );
+        assert_eq!(
+            choose(Some("orders"), None, Some(&csv), &u, Some("tsv")),
+            "orders.tsv"
+        );
+        let v = url("https://h/f/orders.csv");
+        assert_eq!(choose(Some("orders"), None, None, &v, None), "orders.csv");
+        assert_eq!(choose(Some("orders"), None, None, &u, None), "orders");
     }
 
     #[test]
@@ -187,13 +250,13 @@ mod tests {
             ".hidden.csv",
         ] {
             let cd = HeaderValue::from_str(&format!("attachment; filename=\"{evil}\"")).unwrap();
-            let n = choose(None, Some(&cd), &u, None);
+            let n = choose(None, Some(&cd), None, &u, None);
             assert!(
                 !n.contains('/') && !n.contains('\\') && !n.starts_with('.'),
                 "{n}"
             );
         }
         let cd = HeaderValue::from_static("attachment; filename=\"..\"");
-        assert_eq!(choose(None, Some(&cd), &u, None), "x");
+        assert_eq!(choose(None, Some(&cd), None, &u, None), "x");
     }
 }
