@@ -23,16 +23,7 @@ fn migrations_are_idempotent_on_reopen() {
             Dataset::Orders,
             day,
             "orders.csv",
-            &[order(
-                2,
-                "A1",
-                "m1",
-                "2026-11-22T02:00:00Z",
-                None,
-                "unpaid",
-                "10",
-                None,
-            )],
+            &[order(2, "A1", "m1", "2026-11-22T02:00:00Z", None, "unpaid", "10", None)],
         );
     }
     let tables_before: i64 = {
@@ -95,36 +86,9 @@ fn a_missing_parent_directory_is_an_open_error() {
 
 fn day_orders(amount_b: &str) -> Vec<storepulse::model::Record> {
     vec![
-        order(
-            2,
-            "A1",
-            "m1",
-            "2026-11-22T02:00:00Z",
-            Some("2026-11-22T02:05:00Z"),
-            "paid",
-            "10.50",
-            None,
-        ),
-        order(
-            3,
-            "A2",
-            "m2",
-            "2026-11-22T03:00:00Z",
-            Some("2026-11-22T03:01:00Z"),
-            "paid",
-            amount_b,
-            None,
-        ),
-        order(
-            4,
-            "A3",
-            "m3",
-            "2026-11-22T04:00:00Z",
-            None,
-            "unpaid",
-            "7",
-            None,
-        ),
+        order(2, "A1", "m1", "2026-11-22T02:00:00Z", Some("2026-11-22T02:05:00Z"), "paid", "10.50", None),
+        order(3, "A2", "m2", "2026-11-22T03:00:00Z", Some("2026-11-22T03:01:00Z"), "paid", amount_b, None),
+        order(4, "A3", "m3", "2026-11-22T04:00:00Z", None, "unpaid", "7", None),
     ]
 }
 
@@ -137,42 +101,16 @@ fn replacing_a_day_is_repeatable_and_replaces_changed_content() {
         Dataset::Orders,
         other,
         "o21.csv",
-        &[order(
-            2,
-            "Z9",
-            "m9",
-            "2026-11-21T02:00:00Z",
-            Some("2026-11-21T02:00:00Z"),
-            "paid",
-            "1",
-            None,
-        )],
+        &[order(2, "Z9", "m9", "2026-11-21T02:00:00Z", Some("2026-11-21T02:00:00Z"), "paid", "1", None)],
     );
-    let first = replace_day(
-        &mut ts.store,
-        Dataset::Orders,
-        day,
-        "o22.csv",
-        &day_orders("20"),
-    );
+    let first = replace_day(&mut ts.store, Dataset::Orders, day, "o22.csv", &day_orders("20"));
     assert_eq!((first.rows_written, first.rows_cleared), (3, 0));
-    let counts = ts
-        .store
-        .row_counts_by_day(Dataset::Orders, other, d("2026-11-23"))
-        .unwrap();
+    let counts = ts.store.row_counts_by_day(Dataset::Orders, other, d("2026-11-23")).unwrap();
 
-    let again = replace_day(
-        &mut ts.store,
-        Dataset::Orders,
-        day,
-        "o22.csv",
-        &day_orders("20"),
-    );
+    let again = replace_day(&mut ts.store, Dataset::Orders, day, "o22.csv", &day_orders("20"));
     assert_eq!((again.rows_written, again.rows_cleared), (3, 3));
     assert_eq!(
-        ts.store
-            .row_counts_by_day(Dataset::Orders, other, d("2026-11-23"))
-            .unwrap(),
+        ts.store.row_counts_by_day(Dataset::Orders, other, d("2026-11-23")).unwrap(),
         counts
     );
     assert_eq!(counts, BTreeMap::from([(other, 1), (day, 3)]));
@@ -181,19 +119,13 @@ fn replacing_a_day_is_repeatable_and_replaces_changed_content() {
     let mut changed = day_orders("25.5");
     changed.remove(2);
     replace_day(&mut ts.store, Dataset::Orders, day, "o22 (2).csv", &changed);
-    let counts = ts
-        .store
-        .row_counts_by_day(Dataset::Orders, other, d("2026-11-23"))
-        .unwrap();
+    let counts = ts.store.row_counts_by_day(Dataset::Orders, other, d("2026-11-23")).unwrap();
     assert_eq!(counts, BTreeMap::from([(other, 1), (day, 2)]));
     let paid = ts
         .store
         .orders_paid_between(t("2026-11-22T00:00:00Z"), t("2026-11-23T00:00:00Z"))
         .unwrap();
-    let amounts: Vec<_> = paid
-        .iter()
-        .map(|o| (o.order_id.as_str(), o.paid_amount))
-        .collect();
+    let amounts: Vec<_> = paid.iter().map(|o| (o.order_id.as_str(), o.paid_amount)).collect();
     assert_eq!(amounts, vec![("A1", dec("10.5")), ("A2", dec("25.5"))]);
     assert_eq!(paid[1].source.file, "o22 (2).csv");
     assert_eq!(paid[1].source.row, 3);
@@ -203,45 +135,24 @@ fn replacing_a_day_is_repeatable_and_replaces_changed_content() {
 fn a_dropped_ingest_rolls_back_everything() {
     let mut ts = fresh();
     let day = d("2026-11-22");
-    replace_day(
-        &mut ts.store,
-        Dataset::Orders,
-        day,
-        "o.csv",
-        &day_orders("20"),
-    );
+    replace_day(&mut ts.store, Dataset::Orders, day, "o.csv", &day_orders("20"));
     {
         let mut ing = ts.store.begin_ingest(Dataset::Orders, SHANGHAI).unwrap();
         assert_eq!(ing.clear_day(day).unwrap(), 3);
         ing.insert(day, &day_orders("99")[1], "new.csv").unwrap();
-        ing.register_file(&meta(
-            "inbox/2026-11-22/orders.csv",
-            Some("2026-11-22"),
-            "abc",
-        ))
-        .unwrap();
+        ing.register_file(&meta("inbox/2026-11-22/orders.csv", Some("2026-11-22"), "abc"))
+            .unwrap();
         // Dropped here without commit.
     }
     assert_eq!(count(&ts.store, "orders"), 3);
-    assert!(
-        ts.store
-            .registered_files(Dataset::Orders)
-            .unwrap()
-            .is_empty()
-    );
+    assert!(ts.store.registered_files(Dataset::Orders).unwrap().is_empty());
     let paid = ts
         .store
         .orders_paid_between(t("2026-11-22T00:00:00Z"), t("2026-11-23T00:00:00Z"))
         .unwrap();
     assert_eq!(paid[1].paid_amount, dec("20"));
     // The store takes a new ingest after the rollback.
-    replace_day(
-        &mut ts.store,
-        Dataset::Orders,
-        day,
-        "o.csv",
-        &day_orders("21"),
-    );
+    replace_day(&mut ts.store, Dataset::Orders, day, "o.csv", &day_orders("21"));
     assert_eq!(count(&ts.store, "orders"), 3);
 }
 
@@ -250,36 +161,9 @@ fn money_is_exact() {
     let mut ts = fresh();
     let day = d("2026-11-22");
     let orders = vec![
-        order(
-            2,
-            "A1",
-            "m1",
-            "2026-11-22T02:00:00Z",
-            Some("2026-11-22T02:00:00Z"),
-            "paid",
-            "0.1",
-            None,
-        ),
-        order(
-            3,
-            "A2",
-            "m1",
-            "2026-11-22T03:00:00Z",
-            Some("2026-11-22T03:00:00Z"),
-            "paid",
-            "0.2",
-            Some("0.00015"),
-        ),
-        order(
-            4,
-            "A3",
-            "m2",
-            "2026-11-22T04:00:00Z",
-            Some("2026-11-22T04:00:00Z"),
-            "paid",
-            "123456789.9999",
-            None,
-        ),
+        order(2, "A1", "m1", "2026-11-22T02:00:00Z", Some("2026-11-22T02:00:00Z"), "paid", "0.1", None),
+        order(3, "A2", "m1", "2026-11-22T03:00:00Z", Some("2026-11-22T03:00:00Z"), "paid", "0.2", Some("0.00015")),
+        order(4, "A3", "m2", "2026-11-22T04:00:00Z", Some("2026-11-22T04:00:00Z"), "paid", "123456789.9999", None),
     ];
     replace_day(&mut ts.store, Dataset::Orders, day, "o.csv", &orders);
     let paid = ts
@@ -296,11 +180,7 @@ fn money_is_exact() {
     let sum: i64 = ts
         .store
         .connection()
-        .query_row(
-            "SELECT sum(paid_amount) FROM orders WHERE order_id IN ('A1','A2')",
-            [],
-            |r| r.get(0),
-        )
+        .query_row("SELECT sum(paid_amount) FROM orders WHERE order_id IN ('A1','A2')", [], |r| r.get(0))
         .unwrap();
     assert_eq!(sum, 3_000);
 }
@@ -314,9 +194,7 @@ fn bad_values_are_errors_naming_file_row_and_field() {
     let mut wrong_kind = day_orders("1")[0].clone();
     wrong_kind.values[8] = txt("three");
     match ing.insert(day, &wrong_kind, "o.csv").unwrap_err() {
-        StoreError::Value {
-            file, row, field, ..
-        } => {
+        StoreError::Value { file, row, field, .. } => {
             assert_eq!((file.as_str(), row, field), ("o.csv", 2, "item_qty"));
         }
         other => panic!("{other}"),
@@ -326,14 +204,7 @@ fn bad_values_are_errors_naming_file_row_and_field() {
     missing.values[1] = Value::Missing;
     let err = ing.insert(day, &missing, "o.csv").unwrap_err();
     assert!(
-        matches!(
-            &err,
-            StoreError::Value {
-                field: "member_id",
-                row: 3,
-                ..
-            }
-        ),
+        matches!(&err, StoreError::Value { field: "member_id", row: 3, .. }),
         "{err}"
     );
     assert!(err.to_string().contains("required"), "{err}");
@@ -341,16 +212,7 @@ fn bad_values_are_errors_naming_file_row_and_field() {
     let mut huge = day_orders("1")[0].clone();
     huge.values[5] = money("1000000000000000");
     let err = ing.insert(day, &huge, "o.csv").unwrap_err();
-    assert!(
-        matches!(
-            &err,
-            StoreError::Value {
-                field: "paid_amount",
-                ..
-            }
-        ),
-        "{err}"
-    );
+    assert!(matches!(&err, StoreError::Value { field: "paid_amount", .. }), "{err}");
 
     // The transaction is still usable after a refused record.
     ing.insert(day, &day_orders("1")[0], "o.csv").unwrap();
@@ -365,23 +227,10 @@ fn a_dated_row_must_belong_to_the_day_it_is_stored_under() {
     let mut ing = ts.store.begin_ingest(Dataset::Service, SHANGHAI).unwrap();
     let row = rec(
         2,
-        vec![
-            Value::Date(d("2026-11-21")),
-            txt("小美"),
-            Value::Int(5),
-            m(),
-            m(),
-            m(),
-            m(),
-        ],
+        vec![Value::Date(d("2026-11-21")), txt("小美"), Value::Int(5), m(), m(), m(), m()],
     );
-    let err = ing
-        .insert(d("2026-11-22"), &row, "service.csv")
-        .unwrap_err();
-    assert!(
-        matches!(&err, StoreError::Value { field: "date", .. }),
-        "{err}"
-    );
+    let err = ing.insert(d("2026-11-22"), &row, "service.csv").unwrap_err();
+    assert!(matches!(&err, StoreError::Value { field: "date", .. }), "{err}");
     assert!(err.to_string().contains("2026-11-21"), "{err}");
 }
 
@@ -390,22 +239,10 @@ fn the_day_of_a_record_follows_its_dataset() {
     let mut ts = fresh();
     let ing = ts.store.begin_ingest(Dataset::Orders, SHANGHAI).unwrap();
     // 17:30 UTC is 01:30 the next morning in Shanghai.
-    let o = order(
-        2,
-        "A1",
-        "m1",
-        "2026-11-21T17:30:00Z",
-        None,
-        "unpaid",
-        "1",
-        None,
-    );
+    let o = order(2, "A1", "m1", "2026-11-21T17:30:00Z", None, "unpaid", "1", None);
     assert_eq!(ing.day_of(&o, Some(d("2026-11-21"))), Some(d("2026-11-22")));
     drop(ing);
-    let ing = ts
-        .store
-        .begin_ingest(Dataset::OrderItems, SHANGHAI)
-        .unwrap();
+    let ing = ts.store.begin_ingest(Dataset::OrderItems, SHANGHAI).unwrap();
     let i = item(2, "A1", "S1", 1, "5");
     assert_eq!(ing.day_of(&i, Some(d("2026-11-21"))), Some(d("2026-11-21")));
     assert_eq!(ing.day_of(&i, None), None);
@@ -415,26 +252,11 @@ fn the_day_of_a_record_follows_its_dataset() {
 fn a_later_row_for_the_same_order_replaces_it() {
     let mut ts = fresh();
     let day = d("2026-11-22");
-    replace_day(
-        &mut ts.store,
-        Dataset::Orders,
-        day,
-        "a.csv",
-        &day_orders("20"),
-    );
+    replace_day(&mut ts.store, Dataset::Orders, day, "a.csv", &day_orders("20"));
     // The same order exported again, now refunded, in an import touching
     // no other order.
     let mut ing = ts.store.begin_ingest(Dataset::Orders, SHANGHAI).unwrap();
-    let refunded = order(
-        7,
-        "A2",
-        "m2",
-        "2026-11-22T03:00:00Z",
-        Some("2026-11-22T03:01:00Z"),
-        "closed",
-        "20",
-        Some("20"),
-    );
+    let refunded = order(7, "A2", "m2", "2026-11-22T03:00:00Z", Some("2026-11-22T03:01:00Z"), "closed", "20", Some("20"));
     ing.insert(day, &refunded, "b.csv").unwrap();
     ing.commit().unwrap();
     assert_eq!(count(&ts.store, "orders"), 3);
@@ -486,45 +308,21 @@ fn traffic_shop_total_spellings_are_one_row_per_day() {
         ],
     );
     let rows = ts.store.traffic_between(day, d("2026-11-23")).unwrap();
-    let got: Vec<_> = rows
-        .iter()
-        .map(|r| (r.source.clone(), r.visitors))
-        .collect();
+    let got: Vec<_> = rows.iter().map(|r| (r.source.clone(), r.visitors)).collect();
     assert_eq!(got, vec![(None, 1200), (Some("手淘搜索".to_owned()), 400)]);
 }
 
 fn member_row(row: u64, id: &str, level: &str) -> storepulse::model::Record {
-    rec(
-        row,
-        vec![txt(id), m(), txt(level), m(), m(), m(), m(), m(), m()],
-    )
+    rec(row, vec![txt(id), m(), txt(level), m(), m(), m(), m(), m(), m()])
 }
 
 #[test]
 fn members_are_upserted_and_an_older_file_does_not_win() {
     let mut ts = fresh();
-    replace_day(
-        &mut ts.store,
-        Dataset::Members,
-        d("2026-11-20"),
-        "m20.csv",
-        &[member_row(2, "m1", "银卡"), member_row(3, "m2", "普通")],
-    );
-    replace_day(
-        &mut ts.store,
-        Dataset::Members,
-        d("2026-11-22"),
-        "m22.csv",
-        &[member_row(2, "m1", "金卡")],
-    );
+    replace_day(&mut ts.store, Dataset::Members, d("2026-11-20"), "m20.csv", &[member_row(2, "m1", "银卡"), member_row(3, "m2", "普通")]);
+    replace_day(&mut ts.store, Dataset::Members, d("2026-11-22"), "m22.csv", &[member_row(2, "m1", "金卡")]);
     // Re-ingesting the 21st's file after the 22nd's: m1 keeps the newer level.
-    replace_day(
-        &mut ts.store,
-        Dataset::Members,
-        d("2026-11-21"),
-        "m21.csv",
-        &[member_row(2, "m1", "铜卡"), member_row(3, "m3", "普通")],
-    );
+    replace_day(&mut ts.store, Dataset::Members, d("2026-11-21"), "m21.csv", &[member_row(2, "m1", "铜卡"), member_row(3, "m3", "普通")]);
     let members = ts.store.members().unwrap();
     let got: Vec<_> = members
         .iter()
@@ -538,12 +336,8 @@ fn members_are_upserted_and_an_older_file_does_not_win() {
 fn the_file_registry_records_and_finds_files() {
     let mut ts = fresh();
     let mut ing = ts.store.begin_ingest(Dataset::Orders, SHANGHAI).unwrap();
-    ing.register_file(&meta(
-        "inbox/2026-11-22/orders.csv",
-        Some("2026-11-22"),
-        "aaa",
-    ))
-    .unwrap();
+    ing.register_file(&meta("inbox/2026-11-22/orders.csv", Some("2026-11-22"), "aaa"))
+        .unwrap();
     ing.register_file(&meta("year.csv", None, "bbb")).unwrap();
     let summary = ing.commit().unwrap();
     assert_eq!(summary.files.len(), 2);
@@ -552,59 +346,27 @@ fn the_file_registry_records_and_finds_files() {
     assert_eq!(files.len(), 2);
     let inbox = files.iter().find(|f| f.sha256 == "aaa").unwrap();
     assert_eq!(inbox.date, Some(d("2026-11-22")));
-    assert_eq!(
-        inbox.mtime,
-        t("2026-11-22T01:02:03.123456789Z"),
-        "nanoseconds kept"
-    );
+    assert_eq!(inbox.mtime, t("2026-11-22T01:02:03.123456789Z"), "nanoseconds kept");
     assert_eq!((inbox.size, inbox.rows, inbox.rejected), (1234, 3, 1));
     assert_eq!(inbox.ingested_at, t("2026-11-23T06:00:00Z"));
     assert_eq!(inbox.archive.as_deref(), Some("archive/aaa.csv"));
-    assert!(
-        ts.store
-            .registered_files(Dataset::Traffic)
-            .unwrap()
-            .is_empty()
-    );
+    assert!(ts.store.registered_files(Dataset::Traffic).unwrap().is_empty());
 
     assert_eq!(
-        ts.store
-            .find_file_by_sha(Dataset::Orders, "bbb")
-            .unwrap()
-            .unwrap()
-            .path,
+        ts.store.find_file_by_sha(Dataset::Orders, "bbb").unwrap().unwrap().path,
         "year.csv"
     );
-    assert!(
-        ts.store
-            .find_file_by_sha(Dataset::Orders, "ccc")
-            .unwrap()
-            .is_none()
-    );
-    assert!(
-        ts.store
-            .find_file_by_sha(Dataset::Traffic, "aaa")
-            .unwrap()
-            .is_none()
-    );
+    assert!(ts.store.find_file_by_sha(Dataset::Orders, "ccc").unwrap().is_none());
+    assert!(ts.store.find_file_by_sha(Dataset::Traffic, "aaa").unwrap().is_none());
 
     // A changed re-export of the same path replaces its entry.
     let mut ing = ts.store.begin_ingest(Dataset::Orders, SHANGHAI).unwrap();
-    ing.register_file(&meta(
-        "inbox/2026-11-22/orders.csv",
-        Some("2026-11-22"),
-        "ddd",
-    ))
-    .unwrap();
+    ing.register_file(&meta("inbox/2026-11-22/orders.csv", Some("2026-11-22"), "ddd"))
+        .unwrap();
     ing.commit().unwrap();
     let files = ts.store.registered_files(Dataset::Orders).unwrap();
     assert_eq!(files.len(), 2);
-    assert!(
-        ts.store
-            .find_file_by_sha(Dataset::Orders, "aaa")
-            .unwrap()
-            .is_none()
-    );
+    assert!(ts.store.find_file_by_sha(Dataset::Orders, "aaa").unwrap().is_none());
 }
 
 #[test]
@@ -613,10 +375,7 @@ fn a_locked_store_is_a_transient_error() {
     let mut other = Store::open(&ts.dir.path().join("store.db")).unwrap();
     other.set_busy_timeout(Duration::from_millis(0)).unwrap();
     let _held = ts.store.begin_ingest(Dataset::Orders, SHANGHAI).unwrap();
-    let err = other
-        .begin_ingest(Dataset::Orders, SHANGHAI)
-        .err()
-        .expect("locked");
+    let err = other.begin_ingest(Dataset::Orders, SHANGHAI).err().expect("locked");
     assert!(err.is_transient(), "{err}");
     assert!(err.to_string().contains("orders"), "{err}");
 }

@@ -47,10 +47,7 @@ pub fn archive_path(
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .filter(|e| e.bytes().all(|b| b.is_ascii_alphanumeric()))
         .unwrap_or_else(|| "bin".into());
-    let day = date.map_or_else(
-        || "undated".to_string(),
-        |d| d.format("%Y-%m-%d").to_string(),
-    );
+    let day = date.map_or_else(|| "undated".to_string(), |d| d.format("%Y-%m-%d").to_string());
     archive
         .join(dataset.name())
         .join(day)
@@ -108,9 +105,6 @@ mod tests {
         let p = archive_file(&arch, Dataset::Orders, d, &sha, &src).unwrap();
         assert!(p.ends_with(format!("orders/2026-11-22/{sha}.csv")));
         assert_eq!(std::fs::read(&p).unwrap(), b"abc");
-        assert_eq!(
-            archive_file(&arch, Dataset::Orders, d, &sha, &src).unwrap(),
-            p
-        );
+        assert_eq!(archive_file(&arch, Dataset::Orders, d, &sha, &src).unwrap(), p);
     }
 }

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
-use super::SourceError;
 use super::pattern::DatePattern;
+use super::SourceError;
 use crate::model::Dataset;
 
 /// How deep below the inbox files are looked for. Real layouts are

@@ -19,7 +19,10 @@ pub(crate) const MONEY_SCALE: u32 = 4;
 /// `None` if the amount does not fit (beyond ±9.2 × 10¹⁴ yuan).
 pub(crate) fn money_to_i64(d: Decimal) -> Option<i64> {
     let rounded = d.round_dp_with_strategy(MONEY_SCALE, RoundingStrategy::MidpointNearestEven);
-    rounded.checked_mul(Decimal::from(10_000))?.trunc().to_i64()
+    rounded
+        .checked_mul(Decimal::from(10_000))?
+        .trunc()
+        .to_i64()
 }
 
 pub(crate) fn money_from_i64(v: i64) -> Decimal {

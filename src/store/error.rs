@@ -25,9 +25,7 @@ pub enum StoreError {
         source: rusqlite::Error,
     },
 
-    #[error(
-        "store schema version {found} is newer than this build knows ({known}); upgrade storepulse"
-    )]
+    #[error("store schema version {found} is newer than this build knows ({known}); upgrade storepulse")]
     SchemaTooNew { found: u32, known: u32 },
 
     /// A statement failed; `table` and `op` say which one.
@@ -59,9 +57,7 @@ pub enum StoreError {
         value: String,
     },
 
-    #[error(
-        "unknown run status {0:?} (expected running, success, warn, held, failed or interrupted)"
-    )]
+    #[error("unknown run status {0:?} (expected running, success, warn, held, failed or interrupted)")]
     UnknownRunStatus(String),
 
     #[error("run {0} is not in the ledger")]

@@ -82,8 +82,9 @@ const FILE_COLUMNS: &str =
 impl Store {
     /// Every registered file of `dataset`, by date then path.
     pub fn registered_files(&self, dataset: Dataset) -> Result<Vec<RegisteredFile>, StoreError> {
-        let sql =
-            format!("SELECT {FILE_COLUMNS} FROM {FILES} WHERE dataset = ?1 ORDER BY date, path");
+        let sql = format!(
+            "SELECT {FILE_COLUMNS} FROM {FILES} WHERE dataset = ?1 ORDER BY date, path"
+        );
         let mut stmt = self.conn.prepare_cached(&sql).ctx(FILES, "list")?;
         let rows = stmt
             .query_map([dataset.name()], |r| Ok(read_file_row(dataset, r)))
@@ -106,10 +107,7 @@ impl Store {
             "SELECT {FILE_COLUMNS} FROM {FILES} WHERE dataset = ?1 AND sha256 = ?2 \
              ORDER BY ingested_at LIMIT 1"
         );
-        let mut stmt = self
-            .conn
-            .prepare_cached(&sql)
-            .ctx(FILES, "find by sha256")?;
+        let mut stmt = self.conn.prepare_cached(&sql).ctx(FILES, "find by sha256")?;
         stmt.query_row(params![dataset.name(), sha256], |r| {
             Ok(read_file_row(dataset, r))
         })
@@ -124,8 +122,7 @@ impl Store {
     pub fn begin_ingest(&mut self, dataset: Dataset, tz: Tz) -> Result<Ingest<'_>, StoreError> {
         let table = table_name(dataset);
         let conn: &Connection = &self.conn;
-        conn.execute_batch("BEGIN IMMEDIATE")
-            .ctx(table, "begin ingest")?;
+        conn.execute_batch("BEGIN IMMEDIATE").ctx(table, "begin ingest")?;
         let mut ingest = Ingest {
             conn,
             dataset,
@@ -148,10 +145,7 @@ impl Store {
             open: true,
         };
         // Prepared after BEGIN so a failure here still rolls back via Drop.
-        ingest.insert = Some(
-            conn.prepare(&insert_sql(dataset))
-                .ctx(table, "prepare insert")?,
-        );
+        ingest.insert = Some(conn.prepare(&insert_sql(dataset)).ctx(table, "prepare insert")?);
         Ok(ingest)
     }
 }
@@ -241,10 +235,7 @@ impl Ingest<'_> {
     /// the new export's rows). Returns how many rows went.
     pub fn clear_day(&mut self, day: NaiveDate) -> Result<u64, StoreError> {
         let sql = format!("DELETE FROM {} WHERE day = ?1", self.table);
-        let mut stmt = self
-            .conn
-            .prepare_cached(&sql)
-            .ctx(self.table, "clear day")?;
+        let mut stmt = self.conn.prepare_cached(&sql).ctx(self.table, "clear day")?;
         let n = stmt
             .execute([date_to_text(day)])
             .ctx(self.table, "clear day")? as u64;
@@ -272,8 +263,7 @@ impl Ingest<'_> {
                 format!("row is dated {d} but was handed in for {day}"),
             ));
         }
-        let row =
-            i64::try_from(rec.row).map_err(|_| value_err("row", "row number too large".into()))?;
+        let row = i64::try_from(rec.row).map_err(|_| value_err("row", "row number too large".into()))?;
         if self.day_text.as_ref().is_none_or(|(d, _)| *d != day) {
             self.day_text = Some((day, date_to_text(day)));
             self.summary.days.insert(day);
@@ -320,18 +310,16 @@ impl Ingest<'_> {
         bind(stmt, n + 1, BindValue::Text(day_text))?;
         bind(stmt, n + 2, BindValue::Text(file))?;
         bind(stmt, n + 3, BindValue::Int(row))?;
-        let written = stmt
-            .raw_execute()
-            .map_err(|source| match source.sqlite_error_code() {
-                Some(rusqlite::ErrorCode::ConstraintViolation) => {
-                    value_err("row", format!("rejected by the store: {source}"))
-                }
-                _ => StoreError::Sql {
-                    table,
-                    op: "insert",
-                    source,
-                },
-            })?;
+        let written = stmt.raw_execute().map_err(|source| match source.sqlite_error_code() {
+            Some(rusqlite::ErrorCode::ConstraintViolation) => {
+                value_err("row", format!("rejected by the store: {source}"))
+            }
+            _ => StoreError::Sql {
+                table,
+                op: "insert",
+                source,
+            },
+        })?;
         self.summary.rows_written += written as u64;
         Ok(())
     }
@@ -376,9 +364,7 @@ impl Ingest<'_> {
     pub fn commit(mut self) -> Result<IngestSummary, StoreError> {
         // Finalise the insert statement first; COMMIT does not need it.
         self.insert = None;
-        self.conn
-            .execute_batch("COMMIT")
-            .ctx(self.table, "commit")?;
+        self.conn.execute_batch("COMMIT").ctx(self.table, "commit")?;
         self.open = false;
         tracing::debug!(
             dataset = %self.dataset,

@@ -210,10 +210,7 @@ impl Store {
         );
         self.conn
             .prepare_cached(&sql)
-            .and_then(|mut s| {
-                s.query_row(params![job, period], |r| Ok(read_run(r)))
-                    .optional()
-            })
+            .and_then(|mut s| s.query_row(params![job, period], |r| Ok(read_run(r))).optional())
             .ctx(RUNS, "latest attempt")?
             .transpose()
     }

@@ -72,11 +72,8 @@ pub(crate) const SQL_LATEST_COSTS: &str = "SELECT sku_id, unit_cost, max(day) FR
      WHERE unit_cost IS NOT NULL AND day <= ?1 GROUP BY sku_id";
 pub(crate) const SQL_LATEST_COST_ONE: &str = "SELECT unit_cost FROM products \
      WHERE sku_id = ?1 AND unit_cost IS NOT NULL AND day <= ?2 ORDER BY day DESC LIMIT 1";
-pub(crate) const SQL_MEMBERS: &str = concat!(
-    "SELECT ",
-    member_cols!(),
-    " FROM members ORDER BY member_id"
-);
+pub(crate) const SQL_MEMBERS: &str =
+    concat!("SELECT ", member_cols!(), " FROM members ORDER BY member_id");
 pub(crate) const SQL_MEMBERS_JOINED: &str = concat!(
     "SELECT ",
     member_cols!(),
@@ -305,35 +302,30 @@ impl Store {
         day_start: NaiveDate,
         day_end: NaiveDate,
     ) -> Result<Vec<ProductFact>, StoreError> {
-        self.collect(
-            "products",
-            SQL_PRODUCTS,
-            day_range(day_start, day_end),
-            |c| {
-                let status: Option<String> = c.get(4)?;
-                Ok(ProductFact {
-                    date: c.date(0, "day")?,
-                    sku_id: c.get(1)?,
-                    title: c.get(2)?,
-                    category: c.get(3)?,
-                    status: status.as_deref().and_then(ProductStatus::from_platform),
-                    price: c.opt_money(5)?,
-                    unit_cost: c.opt_money(6)?,
-                    stock: c.get(7)?,
-                    visitors: c.get(8)?,
-                    page_views: c.get(9)?,
-                    cart_users: c.get(10)?,
-                    fav_users: c.get(11)?,
-                    paid_buyers: c.get(12)?,
-                    paid_units: c.get(13)?,
-                    paid_amount: c.opt_money(14)?,
-                    refund_amount: c.opt_money(15)?,
-                    bounce_rate: c.opt_decimal(16, "bounce_rate")?,
-                    listed_at: c.opt_instant(17, "listed_at")?,
-                    row: c.source(18)?,
-                })
-            },
-        )
+        self.collect("products", SQL_PRODUCTS, day_range(day_start, day_end), |c| {
+            let status: Option<String> = c.get(4)?;
+            Ok(ProductFact {
+                date: c.date(0, "day")?,
+                sku_id: c.get(1)?,
+                title: c.get(2)?,
+                category: c.get(3)?,
+                status: status.as_deref().and_then(ProductStatus::from_platform),
+                price: c.opt_money(5)?,
+                unit_cost: c.opt_money(6)?,
+                stock: c.get(7)?,
+                visitors: c.get(8)?,
+                page_views: c.get(9)?,
+                cart_users: c.get(10)?,
+                fav_users: c.get(11)?,
+                paid_buyers: c.get(12)?,
+                paid_units: c.get(13)?,
+                paid_amount: c.opt_money(14)?,
+                refund_amount: c.opt_money(15)?,
+                bounce_rate: c.opt_decimal(16, "bounce_rate")?,
+                listed_at: c.opt_instant(17, "listed_at")?,
+                row: c.source(18)?,
+            })
+        })
     }
 
     /// Product rows of one day.
@@ -399,12 +391,7 @@ impl Store {
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> Result<Vec<MemberFact>, StoreError> {
-        self.collect(
-            "members",
-            SQL_MEMBERS_JOINED,
-            range(start, end),
-            read_member,
-        )
+        self.collect("members", SQL_MEMBERS_JOINED, range(start, end), read_member)
     }
 
     /// Customer-service rows of the days in `[day_start, day_end)`.
@@ -527,13 +514,11 @@ impl Store {
         day_end: NaiveDate,
     ) -> Result<BTreeMap<NaiveDate, u64>, StoreError> {
         let table = table_name(dataset);
-        let sql =
-            format!("SELECT day, count(*) FROM {table} WHERE day >= ?1 AND day < ?2 GROUP BY day");
+        let sql = format!(
+            "SELECT day, count(*) FROM {table} WHERE day >= ?1 AND day < ?2 GROUP BY day"
+        );
         let pairs = self.collect(table, &sql, day_range(day_start, day_end), |c| {
-            Ok((
-                c.date(0, "day")?,
-                u64::try_from(c.get::<i64>(1)?).unwrap_or(0),
-            ))
+            Ok((c.date(0, "day")?, u64::try_from(c.get::<i64>(1)?).unwrap_or(0)))
         })?;
         Ok(pairs.into_iter().collect())
     }

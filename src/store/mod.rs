@@ -79,9 +79,7 @@ impl Store {
     /// How long a statement waits for another process's write lock before
     /// failing with a transient error (default 10 s).
     pub fn set_busy_timeout(&self, timeout: Duration) -> Result<(), StoreError> {
-        self.conn
-            .busy_timeout(timeout)
-            .ctx("database", "set busy timeout")
+        self.conn.busy_timeout(timeout).ctx("database", "set busy timeout")
     }
 
     /// The raw connection, for tables a stage owns outright (the outbox).

@@ -49,7 +49,9 @@ impl Store {
     ) -> Result<BTreeMap<NaiveDate, BTreeMap<String, Option<String>>>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT day, kpi, value FROM daily_kpis WHERE day >= ?1 AND day < ?2")
+            .prepare_cached(
+                "SELECT day, kpi, value FROM daily_kpis WHERE day >= ?1 AND day < ?2",
+            )
             .ctx(KPIS, "read")?;
         let mut rows = stmt
             .query(params![date_to_text(day_start), date_to_text(day_end)])
