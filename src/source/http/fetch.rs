@@ -25,16 +25,29 @@ use crate::source::archive::sha256_file;
 /// Shown instead of a secret query value.
 const REDACTED: &str = "***";
 
-/// Query parameter names that carry credentials even when written into the
-/// URL template itself rather than read from a secret.
-const SENSITIVE_PARAMS: [&str; 7] = [
+/// Query parameter names (compared case-insensitively, whole) that carry
+/// credentials even when written into the URL template rather than read
+/// from a secret. Whole names only: the public URL is also the validator
+/// cache key, and hiding a date-bearing `keyword=` would merge dates.
+const SENSITIVE_PARAMS: [&str; 18] = [
     "token",
-    "secret",
-    "key",
-    "sign",
-    "password",
+    "access_token",
+    "accesstoken",
     "auth",
-    "credential",
+    "authorization",
+    "key",
+    "api_key",
+    "apikey",
+    "app_key",
+    "appkey",
+    "secret",
+    "client_secret",
+    "app_secret",
+    "sign",
+    "sig",
+    "signature",
+    "password",
+    "pwd",
 ];
 
 /// Fetches `src`'s export for `date` into `dest_dir`.
@@ -358,17 +371,19 @@ impl Attempt<'_> {
     /// reqwest's error: it may hold secret query values.
     fn transport_error(&self, e: reqwest::Error, attempts: u32) -> Failure {
         let url = self.public.clone();
-        let error = if e.is_timeout() {
-            HttpError::Timeout {
-                url,
-                secs: self.src.timeout.as_secs(),
-                attempts,
-            }
-        } else if e.is_connect() {
+        // A connect timeout is a connection failure; only a timeout once
+        // connected is "no complete answer in time".
+        let error = if e.is_connect() {
             HttpError::Connect {
                 url,
                 attempts,
                 source: e.without_url(),
+            }
+        } else if e.is_timeout() {
+            HttpError::Timeout {
+                url,
+                secs: self.src.timeout.as_secs(),
+                attempts,
             }
         } else {
             HttpError::Transfer {
@@ -450,8 +465,8 @@ fn urls(src: &HttpSource, date: NaiveDate) -> Result<(Url, String), HttpError> {
         .query_pairs()
         .map(|(k, v)| {
             let lower = k.to_ascii_lowercase();
-            let hide = secret_names.contains(&k.as_ref())
-                || SENSITIVE_PARAMS.iter().any(|s| lower.contains(s));
+            let hide =
+                secret_names.contains(&k.as_ref()) || SENSITIVE_PARAMS.contains(&lower.as_str());
             let v = if hide {
                 REDACTED.into()
             } else {
@@ -579,7 +594,7 @@ mod tests {
     fn secret_query_values_are_redacted() {
         let t: toml::Table = toml::from_str(
             r#"
-url = "https://h/export?day={date}&app_key=abc"
+url = "https://h/export?keyword={date}&app_key=abc"
 query = { sig = { value_env = "SIG" }, shop = "s1" }
 "#,
         )
@@ -597,11 +612,11 @@ query = { sig = { value_env = "SIG" }, shop = "s1" }
         let (url, public) = urls(&src, d("2026-11-22")).unwrap();
         assert_eq!(
             url.as_str(),
-            "https://h/export?day=2026-11-22&app_key=abc&shop=s1&sig=zz-secret"
+            "https://h/export?keyword=2026-11-22&app_key=abc&shop=s1&sig=zz-secret"
         );
         assert_eq!(
             public,
-            "https://h/export?day=2026-11-22&app_key=***&shop=s1&sig=***"
+            "https://h/export?keyword=2026-11-22&app_key=***&shop=s1&sig=***"
         );
         assert_eq!(public_url(&src, d("2026-11-22")), public);
     }
