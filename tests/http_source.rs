@@ -796,3 +796,36 @@ fn a_fetch_can_run_on_a_spawned_task() {
     let fut = fetch(&src, date(), &dest, &f.cache, &clock, &f.sleeper);
     assert_send(&fut);
 }
+
+#[tokio::test]
+async fn a_renamed_export_replaces_the_previous_download() {
+    let old = gbk_csv();
+    let mut new = old.clone();
+    new.extend_from_slice(b"1003,x,y,1.00\r\n");
+    let named = |n: &str| {
+        vec![(
+            "Content-Disposition",
+            format!("attachment; filename=\"{n}\""),
+        )]
+    };
+    let server = Server::start(vec![
+        with_headers(200, named("orders_0830.csv"), &old),
+        with_headers(200, named("orders_0915.csv"), &new),
+    ])
+    .await;
+    let f = Fixture::new();
+    let src = f.source(&server.url("/orders"), "");
+    // A file the fetch did not write is not the fetch's to remove.
+    std::fs::create_dir_all(f.dest()).unwrap();
+    std::fs::write(f.dest().join("notes.txt"), b"mine").unwrap();
+    f.fetch_with(&src, &before_deadline()).await.unwrap();
+    let out = f.fetch_with(&src, &before_deadline()).await.unwrap();
+    assert_eq!(out.path(), f.dest().join("orders_0915.csv"));
+    assert_eq!(
+        f.dest_files(),
+        vec![
+            ("notes.txt".to_string(), b"mine".to_vec()),
+            ("orders_0915.csv".to_string(), new)
+        ]
+    );
+}

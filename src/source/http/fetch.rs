@@ -77,10 +77,15 @@ pub async fn fetch(
             url: public.clone(),
             source: e.without_url(),
         })?;
-    let prior = cache.get(&public).filter(|v| {
-        (v.etag.is_some() || v.last_modified.is_some())
+    let remembered = cache.get(&public);
+    // Whether the previous download is still in place, unaltered.
+    let in_place = |v: &Validators| {
+        !v.file_name.is_empty()
             && sha256_file(&dest_dir.join(&v.file_name)).is_ok_and(|h| h == v.sha256)
-    });
+    };
+    let prior = remembered
+        .clone()
+        .filter(|v| (v.etag.is_some() || v.last_modified.is_some()) && in_place(v));
     let job = Attempt {
         src,
         date,
@@ -109,6 +114,20 @@ pub async fn fetch(
                         .file_name()
                         .map(|n| n.to_string_lossy().into_owned())
                         .unwrap_or_default();
+                    // The server renamed the export (a timestamp in its
+                    // name, say): the previous download must go, or the
+                    // ingest would add both files' rows up as a split export.
+                    if let Some(old) = &remembered
+                        && old.file_name != file_name
+                        && in_place(old)
+                    {
+                        let old_path = dest_dir.join(&old.file_name);
+                        std::fs::remove_file(&old_path).map_err(|source| HttpError::Io {
+                            path: old_path,
+                            source,
+                        })?;
+                        info!(url = %public, replaced = %old.file_name, "previous download removed");
+                    }
                     cache.put(
                         &public,
                         &Validators {
