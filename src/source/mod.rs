@@ -5,6 +5,7 @@
 //! them (that is `parse`) and never writes rows (that is `store`).
 
 pub mod archive;
+pub mod http;
 pub mod inbox;
 pub mod pattern;
 
