@@ -1,7 +1,7 @@
 //! Acceptance test for SPEC §6 cron schedules: our fire instants agree, one
 //! for one, with croniter evaluated on local wall time and localized by the
 //! SPEC's DST rules (scripts/croniter_fires.py), across three zones and both
-//! DST changes of 2026. Needs Python 3 with croniter: scripts/test-deps-sched.sh.
+//! DST changes of 2026. Needs Python 3 with croniter: scripts/test-deps.sh.
 
 use std::io::Write;
 use std::path::Path;
@@ -88,13 +88,13 @@ fn croniter_fires(cases: &[Case]) -> Vec<Vec<String>> {
         .output()
         .unwrap_or_else(|e| {
             panic!(
-                "cannot start {} ({e}); run scripts/test-deps-sched.sh",
+                "cannot start {} ({e}); run scripts/test-deps.sh",
                 python()
             )
         });
     assert!(
         probe.status.success(),
-        "croniter is not importable ({}); run scripts/test-deps-sched.sh",
+        "croniter is not importable ({}); run scripts/test-deps.sh",
         String::from_utf8_lossy(&probe.stderr).trim()
     );
     let mut child = Command::new(python())

@@ -359,7 +359,7 @@ fn dataset_inputs(
             })
             .collect();
         let mut input = DatasetInput {
-            dataset: Some(dataset),
+            dataset,
             required,
             present: !reports.is_empty() || in_period > 0,
             files: reports.iter().map(|r| r.file.clone()).collect(),
@@ -403,11 +403,8 @@ fn require_inputs(
     inputs: &[DatasetInput],
 ) -> Result<(), RunError> {
     for input in inputs.iter().filter(|i| i.required && !i.present) {
-        let dataset = input.dataset.map_or("?", |d| d.name());
-        let pattern = input
-            .dataset
-            .map(|d| config.dataset(d).pattern.clone())
-            .unwrap_or_default();
+        let dataset = input.dataset.name();
+        let pattern = config.dataset(input.dataset).pattern.clone();
         return Err(RunError::MissingInput {
             dataset: dataset.to_string(),
             message: format!(

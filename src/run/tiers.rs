@@ -63,7 +63,7 @@ pub fn compute(
     // Birthdays are listed for the period after the one reported on: the
     // crm team acts on them next.
     let coming = period.next();
-    let result = evaluate(&settings, agg.finish(), members, &previous, coming);
+    let result = evaluate(&settings, agg.finish(), members, previous, coming);
     let levels: Vec<(String, String)> = result
         .rows()
         .map(|r| (r.member_id.to_string(), r.level.to_string()))
