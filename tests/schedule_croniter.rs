@@ -86,12 +86,7 @@ fn croniter_fires(cases: &[Case]) -> Vec<Vec<String>> {
     let probe = Command::new(python())
         .args(["-c", "import croniter"])
         .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot start {} ({e}); run scripts/test-deps.sh",
-                python()
-            )
-        });
+        .unwrap_or_else(|e| panic!("cannot start {} ({e}); run scripts/test-deps.sh", python()));
     assert!(
         probe.status.success(),
         "croniter is not importable ({}); run scripts/test-deps.sh",

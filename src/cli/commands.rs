@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use chrono::{NaiveDate, Utc};
 use tokio_util::sync::CancellationToken;
 
-use super::args::OutboxAction;
 use super::{Cli, Command, exit, load_config, print_error};
 use crate::config::{Config, Job};
 use crate::model::Dataset;
@@ -46,31 +45,26 @@ pub fn dispatch(cli: &Cli) -> u8 {
         Command::History { job, limit } => {
             with_config(cli, |config| history(&config, job.as_deref(), *limit))
         }
-        Command::Outbox { action } => with_config(cli, |config| outbox(&config, *action)),
-        other => {
-            eprintln!("error: `{}` is not available yet", command_name(other));
-            exit::USAGE
+        Command::Outbox { action } => {
+            with_config(cli, |config| super::outbox::outbox(&config, *action))
         }
+        Command::Daemon => with_config(cli, |config| super::scheduling::daemon(&config)),
+        Command::CatchUp => with_config(cli, |config| super::scheduling::catch_up(&config)),
+        Command::Schedule { job, from, count } => with_config(cli, |config| {
+            super::scheduling::schedule(&config, job, from.as_deref(), *count)
+        }),
+        Command::ListJobs => with_config(cli, |config| super::scheduling::list_jobs(&config)),
     }
 }
 
-fn command_name(c: &Command) -> &'static str {
-    match c {
-        Command::RunJob { .. } => "run-job",
-        Command::Backfill { .. } => "backfill",
-        Command::Import { .. } => "import",
-        Command::Daemon => "daemon",
-        Command::CatchUp => "catch-up",
-        Command::Schedule { .. } => "schedule",
-        Command::ListJobs => "list-jobs",
-        Command::History { .. } => "history",
-        Command::Outbox { .. } => "outbox",
-        Command::Validate => "validate",
-    }
+/// Used by commands that are not built yet.
+pub fn not_available(name: &str) -> u8 {
+    eprintln!("error: `{name}` is not available yet");
+    exit::USAGE
 }
 
 /// Loads the config, printing every problem and exiting 2 if there are any.
-fn with_config(cli: &Cli, f: impl FnOnce(Config) -> u8) -> u8 {
+pub fn with_config(cli: &Cli, f: impl FnOnce(Config) -> u8) -> u8 {
     match load_config(cli) {
         Ok(config) => f(config),
         Err(errors) => {
@@ -80,7 +74,7 @@ fn with_config(cli: &Cli, f: impl FnOnce(Config) -> u8) -> u8 {
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, u8> {
+pub fn runtime() -> Result<tokio::runtime::Runtime, u8> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -91,7 +85,7 @@ fn runtime() -> Result<tokio::runtime::Runtime, u8> {
         })
 }
 
-fn find_job<'c>(config: &'c Config, name: &str) -> Result<&'c Job, u8> {
+pub fn find_job<'c>(config: &'c Config, name: &str) -> Result<&'c Job, u8> {
     config.job(name).ok_or_else(|| {
         let names: Vec<_> = config.jobs.keys().map(String::as_str).collect();
         eprintln!(
@@ -158,7 +152,7 @@ fn run_job(
     report_run(result)
 }
 
-fn report_run(result: Result<run::JobRun, RunError>) -> u8 {
+pub fn report_run(result: Result<run::JobRun, RunError>) -> u8 {
     match result {
         Ok(run) => {
             eprintln!(
@@ -267,11 +261,6 @@ fn history(config: &Config, job: Option<&str>, limit: usize) -> u8 {
             exit::INPUT
         }
     }
-}
-
-fn outbox(_config: &Config, _action: Option<OutboxAction>) -> u8 {
-    eprintln!("error: `outbox` is not available yet");
-    exit::USAGE
 }
 
 /// `validate`: every problem in config, jobs, templates and mappings, each

@@ -7,6 +7,8 @@
 
 mod args;
 mod commands;
+mod outbox;
+mod scheduling;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -7,11 +7,13 @@
 //! identified by (job, period) and re-running it is idempotent: the store
 //! ends with the same rows and the outbox refuses a second send.
 
+mod deliver;
 mod error;
 mod facts;
 mod folder;
 pub mod ingest;
 mod pipeline;
+mod report;
 mod summary;
 mod tiers;
 

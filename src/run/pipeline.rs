@@ -184,7 +184,7 @@ async fn run_stages(
     };
     check_cancel(cancel)?;
 
-    let summary = Summary {
+    let mut summary = Summary {
         job: job.name.clone(),
         period: period.into(),
         status: outcome.as_str().to_string(),
@@ -192,25 +192,54 @@ async fn run_stages(
         inputs: summary_inputs(&inputs_reports(store, job, period)?),
         kpis: kpis_to_json(&kpis),
         comparisons: comparisons_to_json(&comparison),
-        decomposition: decomposition.map_or(serde_json::Value::Null, |d| d.to_json()),
+        decomposition: decomposition
+            .as_ref()
+            .map_or(serde_json::Value::Null, |d| d.to_json()),
         checks: serde_json::to_value(&checks).unwrap_or_default(),
         tiers: tier_result
             .as_ref()
             .map(|t| serde_json::to_value(&t.summary).unwrap_or_default()),
         deliveries: Vec::new(),
     };
+    let computed = Computed {
+        config,
+        job,
+        period,
+        opts,
+        outcome,
+        facts: &facts,
+        previous_facts: comparisons.previous_facts.as_ref(),
+        kpis: &kpis,
+        comparison: &comparison,
+        decomposition: decomposition.as_ref(),
+        checks: &checks,
+        history: &history,
+        tiers: tier_result.as_ref(),
+    };
 
+    // Everything is written into a temporary folder first; the outbox
+    // holds each message before the folder is committed, and sending
+    // happens only after, so a crash at any point loses nothing and sends
+    // nothing twice.
     let final_dir = opts
         .out
         .clone()
         .unwrap_or_else(|| config.out.join(&job.name).join(period.to_string()));
     let folder = RunFolder::create(&final_dir)?;
-    let json = serde_json::to_vec_pretty(&summary).map_err(|e| RunError::Render(e.to_string()))?;
-    folder.write("summary.json", &json)?;
+    let workbooks = super::report::render_workbooks(&computed, store, &folder)?;
     if let Some(t) = &tier_result {
         super::tiers::write_csv(folder.path(), t)?;
     }
+    check_cancel(cancel)?;
+    let prepared = super::deliver::prepare(&computed, store, &folder, &workbooks)?;
+    summary.deliveries = prepared.deliveries();
+    write_summary(folder.path(), &summary)?;
     let path = folder.commit()?;
+    let deliveries = super::deliver::send(&computed, store, prepared, cancel).await?;
+    if deliveries != summary.deliveries {
+        summary.deliveries = deliveries;
+        write_summary(&path, &summary)?;
+    }
     Ok(JobRun {
         job: job.name.clone(),
         period,
@@ -218,6 +247,38 @@ async fn run_stages(
         folder: path,
         summary,
     })
+}
+
+/// Everything a run computed, as the render and delivery steps read it.
+pub(super) struct Computed<'a> {
+    pub config: &'a Config,
+    pub job: &'a Job,
+    pub period: Period,
+    pub opts: &'a RunOptions,
+    pub outcome: Outcome,
+    pub facts: &'a PeriodFacts,
+    pub previous_facts: Option<&'a PeriodFacts>,
+    pub kpis: &'a KpiSet,
+    pub comparison: &'a crate::compute::kpi::Comparisons,
+    pub decomposition: Option<&'a crate::compute::kpi::Decomposition>,
+    pub checks: &'a [CheckResult],
+    pub history: &'a BTreeMap<NaiveDate, KpiSet>,
+    pub tiers: Option<&'a crate::compute::tiers::TierResult>,
+}
+
+/// Writes `summary.json` into `dir` through a temporary name, so a reader
+/// never sees half of it.
+fn write_summary(dir: &std::path::Path, summary: &Summary) -> Result<(), RunError> {
+    let json = serde_json::to_vec_pretty(summary).map_err(|e| RunError::Render(e.to_string()))?;
+    let tmp = dir.join(".summary.json.tmp");
+    let dest = dir.join("summary.json");
+    let io = |path: &std::path::Path| {
+        let path = path.display().to_string();
+        move |source| RunError::Output { path, source }
+    };
+    std::fs::write(&tmp, &json).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, &dest).map_err(io(&dest))?;
+    Ok(())
 }
 
 /// Days whose rows changed in this run: their daily snapshots are redone.
