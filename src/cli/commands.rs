@@ -266,19 +266,23 @@ fn history(config: &Config, job: Option<&str>, limit: usize) -> u8 {
 /// `validate`: every problem in config, jobs, templates and mappings, each
 /// with its file and key; exit 2 when there is any.
 fn validate(cli: &Cli) -> u8 {
-    match load_config(cli) {
-        Ok(config) => {
-            eprintln!(
-                "ok: {} ({} jobs, {} teams)",
-                config.file.display(),
-                config.jobs.len(),
-                config.teams.len()
-            );
-            exit::OK
-        }
+    let config = match load_config(cli) {
+        Ok(c) => c,
         Err(errors) => {
             eprint!("{errors}");
-            exit::USAGE
+            return exit::USAGE;
         }
+    };
+    let errors = run::validate::validate(&config);
+    if !errors.is_empty() {
+        eprint!("{errors}");
+        return exit::USAGE;
     }
+    eprintln!(
+        "ok: {} ({} jobs, {} teams)",
+        config.file.display(),
+        config.jobs.len(),
+        config.teams.len()
+    );
+    exit::OK
 }

@@ -16,6 +16,7 @@ mod pipeline;
 mod report;
 mod summary;
 mod tiers;
+pub mod validate;
 
 use std::path::PathBuf;
 
