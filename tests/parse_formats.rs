@@ -448,45 +448,6 @@ fn a_large_file_streams_and_counts() {
     assert_eq!(last.values[5], d("5999.50"));
 }
 
-/// Throughput probe, run by hand with optimisations:
-/// `cargo test --release --test parse_formats -- --ignored --nocapture`.
-/// Prints rows per second; asserts only the counts.
-#[test]
-#[ignore]
-fn throughput_probe() {
-    let mut csv = String::from(
-        "订单编号,买家会员名,订单创建时间,订单付款时间,订单状态,买家实际支付金额,总金额,退款金额,宝贝总数量,店铺名称,联系手机\n",
-    );
-    let n = 300_000u64;
-    for i in 0..n {
-        csv.push_str(&format!(
-            "=\"{}\",buyer_{},2026-11-22 10:{:02}:{:02},2026-11-22 10:{:02}:{:02},交易成功,\"1,{:03}.50\",1300.00,无退款申请,{},旗舰店,138{:08}\n",
-            3_123_456_789_012_345_678u64 - i,
-            i % 5000,
-            i % 60,
-            (i / 60) % 60,
-            i % 60,
-            (i / 60) % 60,
-            i % 1000,
-            i % 5 + 1,
-            i
-        ));
-    }
-    let (gbk, _, _) = encoding_rs::GB18030.encode(&csv);
-    for (label, bytes) in [("UTF-8", csv.as_bytes()), ("GB18030", &gbk[..])] {
-        let opts = ParseOptions::new(Dataset::Orders, "bench.csv");
-        let mut count = 0u64;
-        let start = std::time::Instant::now();
-        let report = parse_reader(bytes, "csv", &opts, &mut |_| count += 1).unwrap();
-        let secs = start.elapsed().as_secs_f64();
-        assert_eq!((report.records, count), (n, n));
-        println!(
-            "{label}: {n} rows in {secs:.3}s = {:.0} rows/s",
-            n as f64 / secs
-        );
-    }
-}
-
 #[test]
 fn utf16be_with_bom_and_pipe_delimited_text() {
     let text = "会员ID|会员等级|积分\r\n\"m1\"|金卡|1,200\r\nm2||\r\n";

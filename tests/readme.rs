@@ -29,7 +29,10 @@ fn every_check_id_is_documented() {
         .filter(|c| !text.contains(&format!("`{}`", c.id)))
         .map(|c| c.id)
         .collect();
-    assert!(missing.is_empty(), "checks missing from README: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "checks missing from README: {missing:?}"
+    );
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Writing to the store: migrations, replace-a-day semantics, rollback,
 //! exact money, value validation, keys, and the file registry.
 
-#[path = "store_support.rs"]
+#[path = "common/store_support.rs"]
 mod support;
 
 use std::collections::BTreeMap;

@@ -1,7 +1,7 @@
 //! The run ledger, KPI snapshots, member level evaluations, tier
 //! snapshots and the outbox table's shape.
 
-#[path = "store_support.rs"]
+#[path = "common/store_support.rs"]
 mod support;
 
 use std::collections::{BTreeMap, HashMap};

@@ -1,7 +1,7 @@
 //! Reading the store back: each loader over hand-built records, the
 //! purchase stream for member tiers, and first purchases.
 
-#[path = "store_support.rs"]
+#[path = "common/store_support.rs"]
 mod support;
 
 use std::collections::{BTreeMap, HashMap};

@@ -1,16 +1,7 @@
 //! member_tiers.csv written from a real tier evaluation into a real folder.
 //!
-//! The writer lives in `src/render/tiers_csv.rs`; it is compiled here by
-//! path, with `crate::compute` pointing at the library, so its own unit tests
-//! run too.
 
-mod compute {
-    pub use storepulse::compute::*;
-}
-
-#[path = "../src/render/tiers_csv.rs"]
-#[allow(dead_code)]
-mod tiers_csv;
+use storepulse::render::tiers_csv;
 
 use std::collections::HashMap;
 
