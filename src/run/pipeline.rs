@@ -250,6 +250,8 @@ async fn run_stages(
 }
 
 /// Everything a run computed, as the render and delivery steps read it.
+// Some fields are read only by the render and delivery steps as they grow.
+#[allow(dead_code)]
 pub(super) struct Computed<'a> {
     pub config: &'a Config,
     pub job: &'a Job,
@@ -463,7 +465,7 @@ fn require_inputs(
     period: Period,
     inputs: &[DatasetInput],
 ) -> Result<(), RunError> {
-    for input in inputs.iter().filter(|i| i.required && !i.present) {
+    if let Some(input) = inputs.iter().find(|i| i.required && !i.present) {
         let dataset = input.dataset.name();
         let pattern = config.dataset(input.dataset).pattern.clone();
         return Err(RunError::MissingInput {
