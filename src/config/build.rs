@@ -533,15 +533,15 @@ fn build_job(
         errors.push(file, "period", e);
         PeriodKind::Day
     });
-    if r.schedule.trim().is_empty() {
-        errors.push(file, "schedule", "schedule must not be empty");
-    } else if let Err(e) = croner::Cron::from_str(r.schedule.trim()) {
-        errors.push(file, "schedule", format!("invalid cron expression: {e}"));
-    }
     let timezone = match &r.timezone {
         Some(s) => parse_tz(s, file, "timezone", errors),
         None => default_tz,
     };
+    if r.schedule.trim().is_empty() {
+        errors.push(file, "schedule", "schedule must not be empty");
+    } else if let Err(e) = crate::schedule::Schedule::parse(r.schedule.trim(), timezone) {
+        errors.push(file, "schedule", format!("invalid cron expression: {e}"));
+    }
     let mut dataset_list = |list: &[String], key: &str| -> Vec<Dataset> {
         list.iter()
             .enumerate()
@@ -627,12 +627,12 @@ fn build_job(
         }
     };
     if let Some(o) = r.overlap.as_deref()
-        && o != "forbid"
+        && crate::schedule::Overlap::parse(o).is_none()
     {
         errors.push(
             file,
             "overlap",
-            format!("unknown overlap {o:?} (only \"forbid\": a job never runs twice at once)"),
+            format!("unknown overlap {o:?} (expected skip or queue)"),
         );
     }
     let mut checks = global_checks.cloned().unwrap_or_default();
@@ -657,6 +657,7 @@ fn build_job(
         teams: job_teams,
         catchup,
         max_catchup: r.max_catchup.unwrap_or(7),
+        overlap: r.overlap.clone().unwrap_or_else(|| "skip".to_string()),
         retries: r.retries,
         timeout_secs: r.timeout_secs,
         step_timeout_secs: r.step_timeout_secs,

@@ -191,6 +191,9 @@ pub struct Job {
     pub teams: BTreeMap<String, String>,
     pub catchup: Catchup,
     pub max_catchup: u32,
+    /// `skip` (default) or `queue`: what a fire does while the job runs.
+    pub overlap: String,
+    /// `[retries]` as written; built by the schedule stage.
     pub retries: Option<toml::Table>,
     pub timeout_secs: Option<u64>,
     pub step_timeout_secs: Option<u64>,

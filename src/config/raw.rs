@@ -130,7 +130,8 @@ pub struct RawJob {
     /// `latest` (default), `all` or `none`.
     pub catchup: Option<String>,
     pub max_catchup: Option<u32>,
-    /// Only `forbid` is supported: a job never runs twice at once.
+    /// A fire while the job runs: `skip` (default, logged) or `queue`. A job
+    /// never runs twice at once either way.
     pub overlap: Option<String>,
     pub retries: Option<toml::Table>,
     pub timeout_secs: Option<u64>,
