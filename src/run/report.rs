@@ -1,11 +1,20 @@
 //! The render step of a run: one workbook per team that gets a report from
-//! the job, written into the run folder.
+//! the job, written into the (not yet committed) run folder.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 
+use chrono::Days;
+
 use super::pipeline::Computed;
-use super::{RunError, RunFolder};
+use super::{RunError, RunFolder, facts};
+use crate::config::{ConfigErrors, Locale};
+use crate::render::{self, Labels, LayoutError, ReportData};
 use crate::store::Store;
+
+/// How long an online SKU with stock must go without a sale to be listed
+/// for clearance (SPEC §8, 清仓).
+const ZERO_SELLER_DAYS: u32 = 90;
 
 /// A workbook written for a team.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,11 +26,82 @@ pub struct Workbook {
     pub path: PathBuf,
 }
 
+fn layout_errors(errors: Vec<LayoutError>) -> RunError {
+    let mut out = ConfigErrors::default();
+    for e in errors {
+        out.push(&e.file, e.key, e.message);
+    }
+    RunError::Config(out)
+}
+
 /// Renders every team's workbook into `folder`.
 pub fn render_workbooks(
-    _run: &Computed<'_>,
-    _store: &Store,
-    _folder: &RunFolder,
+    run: &Computed<'_>,
+    store: &Store,
+    folder: &RunFolder,
 ) -> Result<Vec<Workbook>, RunError> {
-    Ok(Vec::new())
+    let config = run.config;
+    let templates = &config.templates;
+    let layouts = render::load_layouts(templates).map_err(layout_errors)?;
+    let end = run.period.end;
+    let recent_start = end - Days::new(7);
+    let recent_products = store.products_between(recent_start, end)?;
+    let units_7d = facts::units_by_sku(store, config, recent_start, end)?;
+    let sales_window =
+        store.product_units_between(end - Days::new(u64::from(ZERO_SELLER_DAYS)), end)?;
+    let zero_sellers = render::zero_sellers(
+        &recent_products,
+        run.period.last_day(),
+        &sales_window,
+        ZERO_SELLER_DAYS,
+        config.timezone,
+    );
+    let mut labels: HashMap<Locale, Labels> = HashMap::new();
+    let mut out = Vec::new();
+    for (team_id, layout_name) in &run.job.teams {
+        let Some(team) = config.teams.get(team_id) else {
+            continue;
+        };
+        let layout = layouts.get(layout_name).ok_or_else(|| {
+            RunError::Usage(format!(
+                "team {team_id}: no report layout {layout_name:?} in {}",
+                templates.join("reports").display()
+            ))
+        })?;
+        if !labels.contains_key(&team.locale) {
+            let l = render::load_labels(templates, team.locale).map_err(layout_errors)?;
+            labels.insert(team.locale, l);
+        }
+        let data = ReportData {
+            shop: &config.shop,
+            job: &run.job.name,
+            job_display: &run.job.display_name,
+            period: run.period,
+            generated_at: run.opts.now,
+            team,
+            flagged: run.outcome == super::Outcome::Flagged,
+            held: run.outcome == super::Outcome::Held,
+            kpis: run.kpis,
+            comparisons: run.comparison,
+            decomposition: run.decomposition,
+            checks: run.checks,
+            facts: run.facts,
+            previous_facts: run.previous_facts,
+            history: run.history,
+            recent_products: &recent_products,
+            units_by_sku_7d: &units_7d,
+            zero_sellers: &zero_sellers,
+            tiers: run.tiers,
+            max_rows: render::EXCEL_MAX_ROWS,
+        };
+        let wb = render::render_workbook(layout, &data, &labels[&team.locale], folder.path())
+            .map_err(|e| RunError::Render(e.to_string()))?;
+        tracing::debug!(team = %team_id, file = %wb.file_name, sheets = wb.sheets.len(), "workbook written");
+        out.push(Workbook {
+            team: team_id.clone(),
+            file_name: wb.file_name,
+            path: wb.path,
+        });
+    }
+    Ok(out)
 }
