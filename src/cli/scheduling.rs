@@ -36,6 +36,20 @@ fn check_schedules(config: &Config) -> Result<(), u8> {
     }
 }
 
+/// Creates the folder of the state file, where its lock file lives too.
+fn state_dir(config: &Config) -> Result<(), u8> {
+    match config.state.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|e| {
+            eprintln!(
+                "error: cannot create the state folder {}: {e}",
+                dir.display()
+            );
+            exit::INPUT
+        }),
+        _ => Ok(()),
+    }
+}
+
 fn store_failed(e: &RunError) -> u8 {
     print_error(e);
     e.exit_code()
@@ -89,24 +103,27 @@ pub fn daemon(config: &Config) -> u8 {
             return exit::USAGE;
         }
     };
-    let store = match open_store(config) {
-        Ok(s) => s,
-        Err(e) => return store_failed(&e),
-    };
+    if let Err(code) = state_dir(config) {
+        return code;
+    }
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
     };
     let config = Arc::new(config.clone());
     let code = rt.block_on(async {
-        // The lock comes before anything is written, so a second daemon
-        // changes nothing.
+        // The lock comes before the store is opened, so a second daemon
+        // neither waits on the first one's writes nor changes anything.
         let handles = match DaemonHandles::acquire(&config.state, &daemon).await {
             Ok(h) => h,
             Err(e) => {
                 print_error(&e);
                 return exit::USAGE;
             }
+        };
+        let store = match open_store(&config) {
+            Ok(s) => s,
+            Err(e) => return store_failed(&e),
         };
         let cancel = match cancel_on_signals() {
             Ok(c) => c,
@@ -142,16 +159,19 @@ pub fn catch_up(config: &Config) -> u8 {
     if let Err(code) = check_schedules(config) {
         return code;
     }
-    let store = match open_store(config) {
-        Ok(s) => s,
-        Err(e) => return store_failed(&e),
-    };
+    if let Err(code) = state_dir(config) {
+        return code;
+    }
     let _lock = match StateLock::acquire(&config.state) {
         Ok(l) => l,
         Err(e) => {
             print_error(&e);
             return exit::USAGE;
         }
+    };
+    let store = match open_store(config) {
+        Ok(s) => s,
+        Err(e) => return store_failed(&e),
     };
     let rt = match runtime() {
         Ok(rt) => rt,
@@ -281,7 +301,9 @@ pub fn list_jobs(config: &Config) -> u8 {
         };
         let (started, period, status) = match last {
             Some(r) => (
-                r.started.with_timezone(&tz).to_rfc3339(),
+                r.started
+                    .with_timezone(&tz)
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
                 r.period,
                 r.status,
             ),

@@ -44,10 +44,7 @@ pub fn job_schedule(config: &Config, job: &Job) -> Result<JobScheduleConfig, Con
 }
 
 /// Problems name their key as `jobs.<name>.<key>`.
-fn build_job_schedule(
-    config: &Config,
-    job: &Job,
-) -> Result<JobScheduleConfig, Vec<ConfigProblem>> {
+fn build_job_schedule(config: &Config, job: &Job) -> Result<JobScheduleConfig, Vec<ConfigProblem>> {
     let prefix = format!("jobs.{}", job.name);
     let retries = match &job.retries {
         None => None,
@@ -390,8 +387,7 @@ impl Ledger for StoreLedger {
         let mut store = lock(&self.store);
         let period_id = period.to_string();
         let now = self.clock.now();
-        let changed =
-            store.interrupt_running(job, &period_id, "interrupted by shutdown", now)?;
+        let changed = store.interrupt_running(job, &period_id, "interrupted by shutdown", now)?;
         if changed > 0 {
             return Ok(());
         }

@@ -38,7 +38,11 @@ pub struct ScheduledStart {
 
 impl Store {
     /// When the scheduler first saw `job`; `now` is recorded if it never did.
-    pub fn job_first_seen(&mut self, job: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, StoreError> {
+    pub fn job_first_seen(
+        &mut self,
+        job: &str,
+        now: DateTime<Utc>,
+    ) -> Result<DateTime<Utc>, StoreError> {
         self.conn
             .prepare_cached(
                 "INSERT INTO schedule_jobs (job, first_seen_ms) VALUES (?1, ?2) \
@@ -100,10 +104,16 @@ impl Store {
     }
 
     /// The scheduler process that last started `(job, period)`, if any.
-    pub fn scheduled_start(&self, job: &str, period: &str) -> Result<Option<ScheduledStart>, StoreError> {
+    pub fn scheduled_start(
+        &self,
+        job: &str,
+        period: &str,
+    ) -> Result<Option<ScheduledStart>, StoreError> {
         let row: Option<(u32, i64)> = self
             .conn
-            .prepare_cached("SELECT pid, started_ms FROM schedule_starts WHERE job = ?1 AND period = ?2")
+            .prepare_cached(
+                "SELECT pid, started_ms FROM schedule_starts WHERE job = ?1 AND period = ?2",
+            )
             .and_then(|mut s| {
                 s.query_row(params![job, period], |r| Ok((r.get(0)?, r.get(1)?)))
                     .optional()
@@ -143,7 +153,9 @@ impl Store {
         let periods: Vec<String> = {
             let mut stmt = self
                 .conn
-                .prepare_cached("SELECT period FROM runs WHERE job = ?1 GROUP BY period ORDER BY min(id)")
+                .prepare_cached(
+                    "SELECT period FROM runs WHERE job = ?1 GROUP BY period ORDER BY min(id)",
+                )
                 .ctx("runs", "list periods")?;
             let rows = stmt
                 .query_map(params![job], |r| r.get(0))
@@ -179,7 +191,8 @@ mod tests {
         let first = t("2026-11-01T00:00:00Z");
         assert_eq!(s.job_first_seen("daily-ops", first).unwrap(), first);
         assert_eq!(
-            s.job_first_seen("daily-ops", t("2026-11-20T00:00:00Z")).unwrap(),
+            s.job_first_seen("daily-ops", t("2026-11-20T00:00:00Z"))
+                .unwrap(),
             first
         );
         assert_eq!(s.job_last_fire("daily-ops").unwrap(), None);
@@ -206,11 +219,16 @@ mod tests {
         let (_dir, mut s) = store();
         assert_eq!(s.scheduled_start("daily-ops", "2026-11-22").unwrap(), None);
         let at = t("2026-11-23T00:30:00Z");
-        s.record_scheduled_start("daily-ops", "2026-11-22", 41, at).unwrap();
-        s.record_scheduled_start("daily-ops", "2026-11-22", 42, at).unwrap();
+        s.record_scheduled_start("daily-ops", "2026-11-22", 41, at)
+            .unwrap();
+        s.record_scheduled_start("daily-ops", "2026-11-22", 42, at)
+            .unwrap();
         assert_eq!(
             s.scheduled_start("daily-ops", "2026-11-22").unwrap(),
-            Some(ScheduledStart { pid: 42, started: at })
+            Some(ScheduledStart {
+                pid: 42,
+                started: at
+            })
         );
     }
 
@@ -222,11 +240,13 @@ mod tests {
         s.finish_run(done, "success", None, at).unwrap();
         s.begin_run("daily-ops", "2026-11-22", 1, at).unwrap();
         assert_eq!(
-            s.interrupt_running("daily-ops", "2026-11-22", "stopped", at).unwrap(),
+            s.interrupt_running("daily-ops", "2026-11-22", "stopped", at)
+                .unwrap(),
             1
         );
         assert_eq!(
-            s.interrupt_running("daily-ops", "2026-11-21", "stopped", at).unwrap(),
+            s.interrupt_running("daily-ops", "2026-11-21", "stopped", at)
+                .unwrap(),
             0
         );
         let latest = s.latest_attempts("daily-ops").unwrap();
