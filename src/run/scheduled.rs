@@ -155,6 +155,10 @@ pub fn scheduled_jobs(
 pub struct PipelineRunner {
     config: Arc<Config>,
     exit_codes: Arc<Mutex<BTreeMap<(String, Period), u8>>>,
+    /// One per job, held while an attempt runs: an attempt the scheduler
+    /// gave up on (run timeout) keeps going until its next safe point, and
+    /// the retry must not start beside it.
+    running: Arc<Mutex<BTreeMap<String, Arc<Mutex<()>>>>>,
 }
 
 impl PipelineRunner {
@@ -162,7 +166,12 @@ impl PipelineRunner {
         PipelineRunner {
             config,
             exit_codes: Arc::default(),
+            running: Arc::default(),
         }
+    }
+
+    fn job_lock(&self, job: &str) -> Arc<Mutex<()>> {
+        Arc::clone(lock(&self.running).entry(job.to_string()).or_default())
     }
 
     /// The exit code of the latest attempt of `(job, period)`, SPEC §2's
@@ -228,6 +237,11 @@ impl PipelineRunner {
                 error: format!("no job named {name:?} in the configuration"),
             };
         };
+        let job_lock = self.job_lock(name);
+        let _running = lock(&job_lock);
+        if cancel.is_cancelled() {
+            return RunOutcome::Interrupted;
+        }
         let now = Utc::now();
         match super::open_store(config).and_then(|mut s| {
             s.record_scheduled_start(name, &period.to_string(), std::process::id(), now)
