@@ -343,3 +343,34 @@ fn list_jobs_shows_next_and_last_runs() {
     let cells: Vec<&str> = weekly.split_whitespace().collect();
     assert_eq!(cells[cells.len() - 3..], ["never", "-", "-"], "{weekly}");
 }
+
+#[test]
+fn catch_up_retries_an_interrupted_run_and_exits_with_its_code() {
+    let install = Install::new(Some(&["2026-11-21", "2026-11-22"]));
+    std::fs::create_dir_all(install.path().join("var")).unwrap();
+    {
+        let mut store = storepulse::store::Store::open(&install.state()).unwrap();
+        let at = Utc::now();
+        let id = store.begin_run("daily-ops", "2026-11-22", 1, at).unwrap();
+        store
+            .finish_run(id, "interrupted", Some("interrupted"), at)
+            .unwrap();
+    }
+    let out = install.run(&["catch-up"]);
+    let (attempt, status, _) =
+        cli_schedule_common::latest_attempt(&install.state(), "daily-ops", "2026-11-22").unwrap();
+    assert_eq!(attempt, 2, "{}", stderr(&out));
+    let code = match status.as_str() {
+        "success" | "warn" => 0,
+        "held" => 1,
+        other => panic!("run ended {other}:\n{}", stderr(&out)),
+    };
+    assert_eq!(out.status.code(), Some(code), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!("daily-ops 2026-11-22: {status} (1 attempt)\n")
+    );
+    let again = install.run(&["catch-up"]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert_eq!(stdout(&again), "nothing to catch up\n");
+}
