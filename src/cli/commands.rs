@@ -121,8 +121,11 @@ pub fn resolve_period(
     if let Some(d) = date {
         return Ok(Period::containing(job.period, d));
     }
-    let today = Utc::now().with_timezone(&job.timezone).date_naive();
-    Ok(Period::reported_by_fire(job.period, today))
+    Ok(crate::schedule::period_if_fired_at(
+        job.period,
+        job.timezone,
+        Utc::now(),
+    ))
 }
 
 fn run_job(

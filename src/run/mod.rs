@@ -14,6 +14,7 @@ mod folder;
 pub mod ingest;
 mod pipeline;
 mod report;
+pub mod scheduled;
 mod summary;
 mod tiers;
 pub mod validate;

@@ -18,6 +18,7 @@ mod ingest;
 mod ledger;
 mod load;
 mod reports;
+mod schedule_state;
 mod schema;
 mod snapshots;
 
@@ -29,6 +30,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 pub use error::StoreError;
 pub use ingest::{FileMeta, Ingest, IngestSummary, RegisteredFile};
 pub use ledger::{RunRecord, RunStatus};
+pub use schedule_state::ScheduledStart;
 
 use error::Context;
 
