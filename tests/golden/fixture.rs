@@ -448,7 +448,7 @@ pub fn tiers() -> TierResult {
         Period::month_of(day("2026-11-01")),
         purchases,
         members,
-        &previous,
+        previous,
     )
     .unwrap()
 }
