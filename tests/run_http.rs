@@ -104,7 +104,8 @@ impl Setup {
                 "datasets.traffic.http.url=\"http://127.0.0.1:{}/traffic/{{date}}.xlsx\"",
                 self.server.port()
             ),
-            r#"datasets.traffic.http.file_name="【生意参谋平台】流量来源_{date}_{date}.xlsx""#.into(),
+            r#"datasets.traffic.http.file_name="【生意参谋平台】流量来源_{date}_{date}.xlsx""#
+                .into(),
             "datasets.traffic.http.retries.base_ms=1".into(),
         ]
     }
@@ -152,9 +153,11 @@ impl Setup {
 
     fn last_run_status(&self) -> String {
         self.db()
-            .query_row("SELECT status FROM runs ORDER BY id DESC LIMIT 1", [], |r| {
-                r.get(0)
-            })
+            .query_row(
+                "SELECT status FROM runs ORDER BY id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
             .unwrap()
     }
 
@@ -179,7 +182,10 @@ impl Setup {
 #[test]
 fn served_rows_match_the_sample_file() {
     // Header plus one line per order, no line breaks inside fields.
-    let lines = orders_csv().split(|b| *b == b'\n').filter(|l| !l.is_empty()).count();
+    let lines = orders_csv()
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count();
     assert_eq!(lines as i64, ORDERS_ROWS + 1);
 }
 
@@ -231,8 +237,13 @@ fn fetched_exports_are_ingested_once_then_revalidated() {
         ]
     );
     assert_eq!(
-        std::fs::read(s.root().join("inbox").join(DAY).join("ExportOrderList20261122.csv"))
-            .unwrap(),
+        std::fs::read(
+            s.root()
+                .join("inbox")
+                .join(DAY)
+                .join("ExportOrderList20261122.csv")
+        )
+        .unwrap(),
         orders_csv()
     );
     assert!(s.run_folder(DAY).join("summary.json").is_file());
@@ -279,7 +290,11 @@ fn denied_is_an_input_error_without_retry_or_token() {
     assert_eq!(s.server.requests(ORDERS_PATH).len(), 1);
     let url = format!("http://127.0.0.1:{}{ORDERS_PATH}", s.server.port());
     assert!(out.stderr.contains(&url), "{}", out.stderr);
-    assert!(out.stderr.contains("access denied (HTTP 401)"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("access denied (HTTP 401)"),
+        "{}",
+        out.stderr
+    );
     assert!(!out.stderr.contains(TOKEN), "{}", out.stderr);
     assert_eq!(s.count("SELECT count(*) FROM orders"), 0);
     assert_eq!(s.last_run_status(), "failed");
@@ -312,7 +327,11 @@ fn a_broken_transfer_leaves_no_file_behind() {
 
     let out = s.run(DAY, &sets);
     assert_eq!(out.code, 3, "{}", out.stderr);
-    assert!(out.stderr.contains("the body ended after"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("the body ended after"),
+        "{}",
+        out.stderr
+    );
     assert_eq!(s.server.requests(ORDERS_PATH).len(), 2);
     // Neither the half file nor its `.part` is left for an ingest to find.
     assert!(s.inbox_files(DAY).is_empty(), "{:?}", s.inbox_files(DAY));
@@ -382,7 +401,10 @@ fn not_yet_fails_transiently_then_the_export_is_fetched() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(
         s.inbox_files(&date),
-        [format!("ExportOrderList{ymd}.csv"), "traffic.csv".to_string()]
+        [
+            format!("ExportOrderList{ymd}.csv"),
+            "traffic.csv".to_string()
+        ]
     );
     assert_eq!(s.count("SELECT count(*) FROM orders"), 3);
     assert_eq!(s.count("SELECT count(*) FROM traffic"), 2);

@@ -294,7 +294,10 @@ impl RunCache {
     fn into_fresh(self) -> Vec<(String, Validators)> {
         // A poisoned lock only means a holder panicked between whole-value
         // updates; the data is intact.
-        self.inner.into_inner().unwrap_or_else(|e| e.into_inner()).fresh
+        self.inner
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner())
+            .fresh
     }
 }
 

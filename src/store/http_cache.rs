@@ -117,7 +117,12 @@ mod tests {
         let b = "http://h/traffic/2026-11-22.xlsx?key=***".to_string();
         {
             let mut store = Store::open(&path).unwrap();
-            assert!(store.http_validators(&[a.clone()]).unwrap().is_empty());
+            assert!(
+                store
+                    .http_validators(std::slice::from_ref(&a))
+                    .unwrap()
+                    .is_empty()
+            );
             store
                 .put_http_validators(
                     &[

@@ -8,11 +8,8 @@
 use crate::model::{Dataset, FieldSpec};
 
 /// `(version, sql)`, applied in order, each in its own transaction.
-pub(crate) const MIGRATIONS: &[(u32, &str)] = &[
-    (1, V1),
-    (2, super::reports::V2),
-    (4, super::http_cache::V4),
-];
+pub(crate) const MIGRATIONS: &[(u32, &str)] =
+    &[(1, V1), (2, super::reports::V2), (4, super::http_cache::V4)];
 
 /// Version 1: the datasets, the file registry, snapshots, the run ledger and
 /// the outbox.
