@@ -395,6 +395,55 @@ extension = "csv"
     }
 
     #[test]
+    fn validate_reports_every_http_source_with_its_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("storepulse.toml");
+        std::fs::create_dir(dir.path().join("jobs")).unwrap();
+        let text = r#"
+shop = "s"
+[teams.ops]
+name = "ops"
+recipients = ["ops@example.com"]
+[datasets.orders]
+pattern = "{date}/ExportOrderList{yyyymmdd}*.csv"
+[datasets.orders.http]
+url = "https://erp.example.com/{yyyymmdd}.csv"
+token_env = "STOREPULSE_TEST_UNSET_TOKEN_73"
+[datasets.traffic.http]
+url = "https://erp.example.com/traffic/{day}.csv"
+[datasets.products.http]
+url = "https://erp.example.com/products/{date}.xlsx"
+[datasets.ads]
+pattern = "{date}/推广报表_{yyyymmdd}*.csv"
+[datasets.ads.http]
+url = "https://erp.example.com/ads/{date}.csv"
+"#;
+        let config = crate::config::load_str(&path, text, &[]).unwrap();
+        let mut errors = ConfigErrors::default();
+        validate_http(&config, &mut errors);
+        let mut keys: Vec<&str> = errors.iter().map(|e| e.key.as_str()).collect();
+        keys.sort();
+        // The orders build stops at its secret; the default names of
+        // traffic and products fit their default patterns, that of ads
+        // does not fit its platform pattern.
+        assert_eq!(
+            keys,
+            [
+                "datasets.ads.http.file_name",
+                "datasets.orders.http.token_env",
+                "datasets.traffic.http.url"
+            ],
+            "{errors}"
+        );
+        let text = errors.to_string();
+        assert!(
+            text.contains("STOREPULSE_TEST_UNSET_TOKEN_73 is not set"),
+            "{text}"
+        );
+        assert!(text.contains("{day}"), "{text}");
+    }
+
+    #[test]
     fn tolerance_depends_on_kind_requirement_and_earlier_download() {
         let not_yet = || HttpError::NotYet {
             url: "u".into(),
