@@ -210,7 +210,15 @@ fn fetched_exports_are_ingested_once_then_revalidated() {
             etag: Some("\"t-1\"".into()),
         }],
     );
-    let sets = [s.orders_http(), s.traffic_http()].concat();
+    let mut sets = [s.orders_http(), s.traffic_http()].concat();
+    // An optional dataset the server does not have (404): left out.
+    sets.extend([
+        format!(
+            "datasets.ads.http.url=\"http://127.0.0.1:{}/ads/{{yyyymmdd}}.csv\"",
+            s.server.port()
+        ),
+        r#"datasets.ads.http.file_name="推广报表_{yyyymmdd}.csv""#.into(),
+    ]);
 
     let first = s.run(DAY, &sets);
     assert_eq!(first.code, 0, "{}", first.stderr);
@@ -229,6 +237,7 @@ fn fetched_exports_are_ingested_once_then_revalidated() {
         ORDERS_ROWS
     );
     assert_eq!(s.count("SELECT count(*) FROM traffic"), TRAFFIC_ROWS);
+    assert_eq!(s.server.requests("/ads/20261122.csv").len(), 1);
     assert_eq!(
         s.inbox_files(DAY),
         [
@@ -271,6 +280,15 @@ fn fetched_exports_are_ingested_once_then_revalidated() {
     assert_eq!(s.count("SELECT count(*) FROM orders"), ORDERS_ROWS);
     assert_eq!(s.count("SELECT count(*) FROM traffic"), TRAFFIC_ROWS);
     assert_eq!(s.count("SELECT count(*) FROM http_validators"), 2);
+
+    // The server in trouble: the day's earlier download is still in the
+    // inbox, so the run goes on with it.
+    s.server.route(ORDERS_PATH, vec![Reply::Status(503)]);
+    let third = s.run(DAY, &sets);
+    assert_eq!(third.code, 0, "{}", third.stderr);
+    assert_eq!(s.server.requests(ORDERS_PATH).len(), 7);
+    assert_eq!(s.registry(), registry);
+    assert_eq!(s.count("SELECT count(*) FROM orders"), ORDERS_ROWS);
 }
 
 #[test]
