@@ -18,6 +18,16 @@ pub enum RunError {
     /// A required dataset has no export for the period (exit 3).
     #[error("{dataset}: {message}")]
     MissingInput { dataset: String, message: String },
+    /// An HTTP-sourced export could not be fetched (exit 3). Transient when
+    /// the export is not published yet or the server is in trouble: a
+    /// scheduler retries later rather than reporting an empty day.
+    #[error("fetching {dataset} for {date}")]
+    Fetch {
+        dataset: String,
+        date: chrono::NaiveDate,
+        #[source]
+        source: crate::source::http::HttpError,
+    },
     #[error("store: {0}")]
     Store(#[from] crate::store::StoreError),
     #[error("writing the run folder {path}: {source}")]
@@ -41,10 +51,11 @@ pub enum RunError {
 impl RunError {
     /// Input errors do not retry: the same file would fail the same way.
     pub fn is_input(&self) -> bool {
-        matches!(
-            self,
-            RunError::Source(_) | RunError::Parse(_) | RunError::MissingInput { .. }
-        )
+        match self {
+            RunError::Source(_) | RunError::Parse(_) | RunError::MissingInput { .. } => true,
+            RunError::Fetch { source, .. } => !source.is_transient(),
+            _ => false,
+        }
     }
 
     /// Whether trying again later may succeed (busy database, delivery
@@ -52,6 +63,7 @@ impl RunError {
     pub fn is_transient(&self) -> bool {
         match self {
             RunError::Store(e) => e.is_transient(),
+            RunError::Fetch { source, .. } => source.is_transient(),
             RunError::Delivery(_) | RunError::Timeout(_) | RunError::Interrupted => true,
             _ => false,
         }
@@ -60,7 +72,10 @@ impl RunError {
     pub fn exit_code(&self) -> u8 {
         match self {
             RunError::Usage(_) | RunError::Config(_) => exit::USAGE,
-            RunError::Source(_) | RunError::Parse(_) | RunError::MissingInput { .. } => exit::INPUT,
+            RunError::Source(_)
+            | RunError::Parse(_)
+            | RunError::MissingInput { .. }
+            | RunError::Fetch { .. } => exit::INPUT,
             RunError::Delivery(_) => exit::DELIVERY,
             // An internal failure is neither the user's input nor delivery;
             // 3 tells a scheduler "not retriable as is", the whole chain says why.

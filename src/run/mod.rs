@@ -10,6 +10,7 @@
 mod deliver;
 mod error;
 mod facts;
+pub mod fetch;
 mod folder;
 pub mod ingest;
 mod pipeline;

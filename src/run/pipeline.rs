@@ -118,6 +118,7 @@ async fn run_stages(
     cancel: &CancellationToken,
     store: &mut Store,
 ) -> Result<JobRun, RunError> {
+    super::fetch::fetch_http(config, job, period, opts.now, store, cancel).await?;
     // Ingest everything new up to the period end; problems with files of
     // the period itself stop the run, older ones are reported and skipped.
     let ingested = ingest::ingest_inbox(config, store, period.last_day(), period.start)?;

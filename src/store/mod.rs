@@ -14,6 +14,7 @@
 
 mod codec;
 mod error;
+mod http_cache;
 mod ingest;
 mod ledger;
 mod load;

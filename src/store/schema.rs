@@ -12,6 +12,7 @@ pub(crate) const MIGRATIONS: &[(u32, &str)] = &[
     (1, V1),
     (2, super::reports::V2),
     (3, super::schedule_state::V3),
+    (4, super::http_cache::V4),
 ];
 
 /// Version 1: the datasets, the file registry, snapshots, the run ledger and
