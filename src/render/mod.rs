@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_xlsxwriter::{Chart, ChartLegendPosition, ChartType, Workbook, XlsxError};
 
-use crate::check::{CheckResult, Level, worst_level};
+use crate::check::{CheckResult, worst_level};
 use crate::compute::kpi::{Comparisons, Decomposition, KpiSet, PeriodFacts};
 use crate::compute::tiers::TierResult;
 use crate::config::Team;
@@ -345,9 +345,4 @@ fn add_charts(
         row += 16;
     }
     Ok(())
-}
-
-/// The worst level among a run's checks, for callers deciding on banners.
-pub fn worst(checks: &[CheckResult]) -> Level {
-    worst_level(checks)
 }

@@ -366,13 +366,11 @@ fn open_sheet(
             }
             row += 1;
         }
-        // Only pair keys size a column: titles and banners overflow freely.
+        // Only pair keys size a column: values, titles and banners run on
+        // into the empty cells to their right.
         for p in &spec.preamble {
-            if let Preamble::Pair(k, v) = p {
+            if let Preamble::Pair(k, _) = p {
                 widths[0] = widths[0].max(display_width(k));
-                if widths.len() > 1 {
-                    widths[1] = widths[1].max(display_width(v));
-                }
             }
         }
     }
@@ -382,7 +380,13 @@ fn open_sheet(
     ws.set_freeze_panes(row + 1, 0)?;
     ws.set_landscape();
     ws.set_paper_size(9);
-    ws.set_print_fit_to_pages(1, 0);
+    // A cover prints on one page; lists one page wide, as long as they run.
+    let tall = if first && !spec.preamble.is_empty() {
+        1
+    } else {
+        0
+    };
+    ws.set_print_fit_to_pages(1, tall);
     ws.set_repeat_rows(row, row)?;
     Ok(SheetState {
         index,
