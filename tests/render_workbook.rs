@@ -645,3 +645,24 @@ fn zero_sellers_helper_matches_the_monthly_rule() {
         "listed inside the window: too new to judge"
     );
 }
+
+#[test]
+fn a_weekly_cover_has_no_week_ago_column_and_custom_names_are_made_safe() {
+    let (fx, _, labels) = setup();
+    let dir = tempfile::tempdir().unwrap();
+    let team = fixture::team("ops", "运营", Pii::Full, Locale::ZhCn);
+    let mut data = fx.data(&team, false);
+    data.period = "2026-W47".parse().unwrap();
+    data.job_display = "周报";
+    let text_layout = "[[sheets]]\nkind = \"cover\"\nname = \"本周/概览\"\n[[sheets]]\nkind = \"checks\"\nname = \"检查:[全部]\"\n";
+    let layout = storepulse::render::parse_layout(Path::new("w.toml"), "w", text_layout).unwrap();
+    let out = render_workbook(&layout, &data, &labels, dir.path()).unwrap();
+    assert_eq!(out.file_name, "运营_周报_2026-W47.xlsx");
+    assert_eq!(out.sheets, ["本周_概览", "检查__全部_"]);
+    let cover = rows(&out.path, "本周_概览");
+    let h = cover.iter().position(|r| text(&r[0]) == "指标").unwrap();
+    let header: Vec<String> = cover[h].iter().map(text).collect();
+    assert!(!header.contains(&"上周同期".to_string()), "{header:?}");
+    assert!(header.contains(&"去年同期".to_string()), "{header:?}");
+    assert_eq!(text(&cover[3][1]), "2026-11-16 ~ 2026-11-22");
+}
