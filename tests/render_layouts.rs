@@ -52,7 +52,11 @@ fn shipped_layouts_cover_the_seven_teams() {
             SheetKind::SellThrough
         ]
     );
-    assert!(kinds("crm").contains(&SheetKind::MemberList));
+    assert!(kinds("crm").contains(&SheetKind::ActionLists));
+    assert!(
+        !kinds("crm").contains(&SheetKind::MemberList),
+        "off by default"
+    );
     assert!(kinds("service").contains(&SheetKind::UnpaidOrders));
 }
 

@@ -44,6 +44,12 @@ fn text(d: &Data) -> String {
     }
 }
 
+/// A layout of the cover, the checks and the full member list.
+fn member_list_layout() -> storepulse::render::Layout {
+    let text = "[[sheets]]\nkind = \"cover\"\n[[sheets]]\nkind = \"checks\"\n[[sheets]]\nkind = \"member_list\"\n";
+    storepulse::render::parse_layout(Path::new("members.toml"), "members", text).unwrap()
+}
+
 fn render(
     fx: &fixture::Fixture,
     layouts: &Layouts,
@@ -289,12 +295,22 @@ fn pii_is_masked_for_masked_teams_only() {
         true,
         masked.path(),
     );
-    for sheet in ["行动名单", "会员生日", "会员明细"] {
-        let col = rows(&crm, sheet)[0]
+    let team = fixture::team("crm", "会员名单", Pii::Masked, Locale::ZhCn);
+    let list = render_workbook(
+        &member_list_layout(),
+        &fx.data(&team, true),
+        &labels,
+        masked.path(),
+    )
+    .unwrap()
+    .path;
+    for (path, sheet) in [(&crm, "行动名单"), (&crm, "会员生日"), (&list, "会员明细")] {
+        let col = rows(path, sheet)[0]
             .iter()
             .position(|h| text(h) == "买家")
             .unwrap();
-        for r in rows(&crm, sheet).iter().skip(1) {
+        assert!(rows(path, sheet).len() > 1, "{sheet} has rows");
+        for r in rows(path, sheet).iter().skip(1) {
             let v = text(&r[col]);
             assert_eq!(v.chars().count(), 2, "{sheet}: {v}");
             assert!(v.ends_with('*'), "{sheet}: {v}");
@@ -342,7 +358,8 @@ fn long_lists_continue_on_numbered_sheets() {
     let team = fixture::team("crm", "会员", Pii::Full, Locale::ZhCn);
     let mut data = fx.data(&team, true);
     data.max_rows = 4;
-    let out = render_workbook(layouts.get("crm").unwrap(), &data, &labels, dir.path()).unwrap();
+    let _ = &layouts;
+    let out = render_workbook(&member_list_layout(), &data, &labels, dir.path()).unwrap();
     let members: Vec<&String> = out
         .sheets
         .iter()
@@ -627,4 +644,25 @@ fn zero_sellers_helper_matches_the_monthly_rule() {
         none.is_empty(),
         "listed inside the window: too new to judge"
     );
+}
+
+#[test]
+fn a_weekly_cover_has_no_week_ago_column_and_custom_names_are_made_safe() {
+    let (fx, _, labels) = setup();
+    let dir = tempfile::tempdir().unwrap();
+    let team = fixture::team("ops", "运营", Pii::Full, Locale::ZhCn);
+    let mut data = fx.data(&team, false);
+    data.period = "2026-W47".parse().unwrap();
+    data.job_display = "周报";
+    let text_layout = "[[sheets]]\nkind = \"cover\"\nname = \"本周/概览\"\n[[sheets]]\nkind = \"checks\"\nname = \"检查:[全部]\"\n";
+    let layout = storepulse::render::parse_layout(Path::new("w.toml"), "w", text_layout).unwrap();
+    let out = render_workbook(&layout, &data, &labels, dir.path()).unwrap();
+    assert_eq!(out.file_name, "运营_周报_2026-W47.xlsx");
+    assert_eq!(out.sheets, ["本周_概览", "检查__全部_"]);
+    let cover = rows(&out.path, "本周_概览");
+    let h = cover.iter().position(|r| text(&r[0]) == "指标").unwrap();
+    let header: Vec<String> = cover[h].iter().map(text).collect();
+    assert!(!header.contains(&"上周同期".to_string()), "{header:?}");
+    assert!(header.contains(&"去年同期".to_string()), "{header:?}");
+    assert_eq!(text(&cover[3][1]), "2026-11-16 ~ 2026-11-22");
 }

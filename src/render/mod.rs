@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, NaiveDate, Utc};
 use rust_xlsxwriter::{Chart, ChartLegendPosition, ChartType, Workbook, XlsxError};
 
-use crate::check::{CheckResult, Level, worst_level};
+use crate::check::{CheckResult, worst_level};
 use crate::compute::kpi::{Comparisons, Decomposition, KpiSet, PeriodFacts};
 use crate::compute::tiers::TierResult;
 use crate::config::Team;
@@ -324,17 +324,14 @@ fn add_charts(
         }
         SheetKind::Segments => {
             if let (Some(seg), Some(n)) = (col_of(columns, "segment"), col_of(columns, "members")) {
-                let mut c = Chart::new(ChartType::Bar);
+                let mut c = Chart::new(ChartType::Column);
                 c.title().set_name(&labels.text("segment_sizes"));
                 c.add_series()
                     .set_categories((sheet, r0, seg, r1, seg))
                     .set_values((sheet, r0, n, r1, n))
                     .set_data_label(rust_xlsxwriter::ChartDataLabel::new().show_value());
-                // Bars read top-down in the table's order, every label shown.
-                c.x_axis().set_reverse();
                 c.y_axis().set_num_format("#,##0");
                 c.legend().set_hidden();
-                c.set_height(120 + 24 * at.rows);
                 charts.push(c);
             }
         }
@@ -343,17 +340,9 @@ fn add_charts(
     let ws = wb.worksheet_from_name(sheet)?;
     let mut row = at.header_row;
     for c in charts.iter_mut() {
-        c.set_width(640);
-        if kind != SheetKind::Segments {
-            c.set_height(300);
-        }
+        c.set_width(640).set_height(300);
         ws.insert_chart(row, anchor_col, c)?;
         row += 16;
     }
     Ok(())
-}
-
-/// The worst level among a run's checks, for callers deciding on banners.
-pub fn worst(checks: &[CheckResult]) -> Level {
-    worst_level(checks)
 }

@@ -218,6 +218,17 @@ fn json_cell(v: &Json) -> Cell {
             .map_or(Cell::Text(n.to_string()), Cell::Number),
         Json::String(s) => Cell::text(s),
         Json::Bool(b) => Cell::Text(b.to_string()),
+        Json::Array(items) if items.is_empty() => Cell::Empty,
+        Json::Array(items) => Cell::Text(
+            items
+                .iter()
+                .map(|i| match i {
+                    Json::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
         other => Cell::Text(other.to_string()),
     }
 }
@@ -1076,20 +1087,48 @@ fn birthdays(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> {
 }
 
 fn member_list<'a>(ctx: &Ctx<'a, '_>) -> Option<SheetRows<'a>> {
+    use std::sync::Arc;
     let t = ctx.data.tiers?;
     let cols = ctx.spec.columns.clone();
     let pick_cols = cols.clone();
     let masked = ctx.masked();
-    let labels = ctx.labels.clone();
-    let n = ctx.spec.limit.unwrap_or(usize::MAX);
-    let segment_labels: HashMap<String, String> = t
+    let l = ctx.labels;
+    // Labels are looked up once: the list can run to millions of rows.
+    let shared = |s: String| -> Arc<str> { Arc::from(s) };
+    let segments: HashMap<String, Arc<str>> = t
         .settings()
         .rules
         .iter()
-        .map(|r| (r.id.to_string(), labels.segment(&r.id, r.label.as_deref())))
+        .map(|r| (r.id.to_string(), shared(segment_label(ctx, &r.id))))
         .collect();
+    let levels: HashMap<String, Arc<str>> = t
+        .settings()
+        .levels
+        .iter()
+        .map(|v| (v.name.to_string(), shared(l.member_level(&v.name))))
+        .collect();
+    let changes: HashMap<&'static str, Arc<str>> = crate::compute::tiers::LevelChange::ALL
+        .iter()
+        .map(|c| (c.as_str(), shared(l.change(c.as_str()))))
+        .collect();
+    let classes: HashMap<&'static str, Arc<str>> = crate::compute::tiers::PurchaseClass::ALL
+        .iter()
+        .map(|c| (c.as_str(), shared(l.class(c.as_str()))))
+        .collect();
+    let stages: HashMap<&'static str, Arc<str>> = crate::compute::tiers::Lifecycle::ALL
+        .iter()
+        .map(|c| (c.as_str(), shared(l.lifecycle(c.as_str()))))
+        .collect();
+    let label = |map: &HashMap<String, Arc<str>>, key: &str| {
+        map.get(key)
+            .map_or_else(|| Cell::Text(key.to_string()), |v| Cell::Shared(v.clone()))
+    };
+    let fixed = |map: &HashMap<&'static str, Arc<str>>, key: &str| {
+        map.get(key)
+            .map_or_else(|| Cell::Text(key.to_string()), |v| Cell::Shared(v.clone()))
+    };
+    let n = ctx.spec.limit.unwrap_or(usize::MAX);
     let iter = t.rows().take(n).map(move |m| {
-        let l = &labels;
         let score = |s: Option<u8>| s.map_or(Cell::Empty, |s| Cell::Count(i64::from(s)));
         pick_cols
             .iter()
@@ -1109,21 +1148,12 @@ fn member_list<'a>(ctx: &Ctx<'a, '_>) -> Option<SheetRows<'a>> {
                 "r_score" => score(m.r_score),
                 "f_score" => score(m.f_score),
                 "m_score" => score(m.m_score),
-                "segment" => m.segment.map_or(Cell::Empty, |s| {
-                    Cell::Text(
-                        segment_labels
-                            .get(s)
-                            .cloned()
-                            .unwrap_or_else(|| s.to_string()),
-                    )
-                }),
-                "level" => Cell::Text(l.member_level(m.level)),
-                "level_prev" => m
-                    .level_prev
-                    .map_or(Cell::Empty, |p| Cell::Text(l.member_level(p))),
-                "level_change" => Cell::Text(l.change(m.level_change.as_str())),
-                "class" => Cell::Text(l.class(m.class.as_str())),
-                "lifecycle" => Cell::Text(l.lifecycle(m.lifecycle.as_str())),
+                "segment" => m.segment.map_or(Cell::Empty, |s| label(&segments, s)),
+                "level" => label(&levels, m.level),
+                "level_prev" => m.level_prev.map_or(Cell::Empty, |p| label(&levels, p)),
+                "level_change" => fixed(&changes, m.level_change.as_str()),
+                "class" => fixed(&classes, m.class.as_str()),
+                "lifecycle" => fixed(&stages, m.lifecycle.as_str()),
                 "cycle_days" => Cell::opt_number(m.cycle_days),
                 _ => Cell::Empty,
             })

@@ -25,6 +25,8 @@ pub enum Cell {
     Text(String),
     /// Long text that wraps.
     Wrap(String),
+    /// A label repeated down a long list, shared rather than copied.
+    Shared(std::sync::Arc<str>),
     Money(Decimal),
     Ratio(Decimal),
     /// A relative change, with an up / down arrow.
@@ -67,25 +69,46 @@ impl Cell {
         v.map_or(Cell::Empty, Cell::Date)
     }
 
+    /// Lines a wrapped cell takes: wrapped text is the one kind allowed to
+    /// make its column as wide as [`MAX_WIDTH`], so a line longer than that
+    /// breaks into several.
+    fn lines(&self) -> usize {
+        match self {
+            Cell::Wrap(s) => s
+                .lines()
+                .map(|l| display_width(l).div_ceil(MAX_WIDTH - 2).max(1))
+                .sum::<usize>()
+                .max(1),
+            _ => 1,
+        }
+    }
+
     /// Approximate displayed width, for column sizing.
     fn width(&self, missing: &str) -> usize {
+        // Integer digits plus thousands separators, without formatting the
+        // number: a long list sizes millions of cells.
+        fn int_width(mut n: u64) -> usize {
+            let mut digits = 1;
+            while n >= 10 {
+                n /= 10;
+                digits += 1;
+            }
+            digits + (digits - 1) / 3
+        }
         let digits = |d: &Decimal, dp: u32| {
-            let s = d.round_dp(dp).abs().trunc().to_string();
-            let n = s.len();
-            n + n.saturating_sub(1) / 3 + dp as usize + 2
+            let int = d.abs().trunc().to_u64().unwrap_or(u64::MAX);
+            int_width(int) + dp as usize + 2
         };
         match self {
             Cell::Empty => 0,
             Cell::Missing => display_width(missing),
             Cell::Text(s) => display_width(s),
+            Cell::Shared(s) => display_width(s),
             // Wrapped text is capped by the column maximum anyway.
             Cell::Wrap(s) => display_width(s).min(60),
             Cell::Money(d) => digits(d, 2) + 1,
             Cell::Ratio(_) | Cell::Change(_) => 9,
-            Cell::Count(c) => {
-                let n = c.unsigned_abs().to_string().len();
-                n + n.saturating_sub(1) / 3 + 1
-            }
+            Cell::Count(c) => int_width(c.unsigned_abs()) + 1,
             Cell::Number(d) => digits(d, 2),
             Cell::Seconds(d) => digits(d, 1),
             Cell::Date(_) => 10,
@@ -123,7 +146,7 @@ pub const DATE_FORMAT: &str = "yyyy-mm-dd";
 
 impl Formats {
     pub fn new() -> Formats {
-        let base = Format::new().set_align(FormatAlign::VerticalCenter);
+        let base = Format::new().set_align(FormatAlign::Top);
         Formats {
             header: Format::new()
                 .set_bold()
@@ -250,6 +273,12 @@ where
             state = open_sheet(wb, fmts, spec, names, part)?;
         }
         let ws = sheet_at(wb, state.index)?;
+        // Row heights are not recomputed by Excel or LibreOffice on
+        // opening, so a row with wrapped text is sized here.
+        let lines = row.iter().map(Cell::lines).max().unwrap_or(1);
+        if lines > 1 {
+            ws.set_row_height(state.next_row, 15.0 * lines.min(20) as f64)?;
+        }
         for (c, cell) in row.iter().enumerate().take(ncols) {
             let col = c as u16;
             write_cell(ws, fmts, state.next_row, col, cell, spec.missing)?;
@@ -337,13 +366,11 @@ fn open_sheet(
             }
             row += 1;
         }
-        // Only pair keys size a column: titles and banners overflow freely.
+        // Only pair keys size a column: values, titles and banners run on
+        // into the empty cells to their right.
         for p in &spec.preamble {
-            if let Preamble::Pair(k, v) = p {
+            if let Preamble::Pair(k, _) = p {
                 widths[0] = widths[0].max(display_width(k));
-                if widths.len() > 1 {
-                    widths[1] = widths[1].max(display_width(v));
-                }
             }
         }
     }
@@ -353,7 +380,13 @@ fn open_sheet(
     ws.set_freeze_panes(row + 1, 0)?;
     ws.set_landscape();
     ws.set_paper_size(9);
-    ws.set_print_fit_to_pages(1, 0);
+    // A cover prints on one page; lists one page wide, as long as they run.
+    let tall = if first && !spec.preamble.is_empty() {
+        1
+    } else {
+        0
+    };
+    ws.set_print_fit_to_pages(1, tall);
     ws.set_repeat_rows(row, row)?;
     Ok(SheetState {
         index,
@@ -464,6 +497,9 @@ fn write_cell(
         }
         Cell::Wrap(s) => {
             ws.write_string_with_format(row, col, s, &f.wrap)?;
+        }
+        Cell::Shared(s) => {
+            ws.write_string_with_format(row, col, &**s, &f.text)?;
         }
         Cell::Money(d) => {
             ws.write_number_with_format(row, col, dec(d), &f.money)?;
