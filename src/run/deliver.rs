@@ -526,8 +526,8 @@ fn rewrite_deliveries(folder: &Path, deliveries: &[DeliveryJson]) -> Result<(), 
         move |source| RunError::Output { path, source }
     };
     let text = std::fs::read(&path).map_err(io(&path))?;
-    let mut json: serde_json::Value =
-        serde_json::from_slice(&text).map_err(|e| RunError::Render(format!("{}: {e}", path.display())))?;
+    let mut json: serde_json::Value = serde_json::from_slice(&text)
+        .map_err(|e| RunError::Render(format!("{}: {e}", path.display())))?;
     json["deliveries"] =
         serde_json::to_value(deliveries).map_err(|e| RunError::Render(e.to_string()))?;
     let bytes = serde_json::to_vec_pretty(&json).map_err(|e| RunError::Render(e.to_string()))?;
@@ -682,7 +682,10 @@ mod tests {
     fn change_is_relative_with_direction() {
         let v = KpiValue::Count(10);
         let up = headline(KpiKind::Count, "x".into(), &v, Some(dec("0.0523")));
-        assert_eq!((up.change_text.as_str(), up.direction), ("+5.2%", Direction::Up));
+        assert_eq!(
+            (up.change_text.as_str(), up.direction),
+            ("+5.2%", Direction::Up)
+        );
         let down = headline(KpiKind::Count, "x".into(), &v, Some(dec("-0.0016840")));
         assert_eq!(
             (down.change_text.as_str(), down.direction),
@@ -694,6 +697,9 @@ mod tests {
             ("0.0%", Direction::Flat)
         );
         let none = headline(KpiKind::Count, "x".into(), &v, None);
-        assert_eq!((none.change_text.as_str(), none.direction), ("", Direction::None));
+        assert_eq!(
+            (none.change_text.as_str(), none.direction),
+            ("", Direction::None)
+        );
     }
 }
