@@ -245,7 +245,10 @@ fn store_message(
             prepared.pending.push((prepared.deliveries.len(), id));
             "queued".into()
         }
-        Enqueued::Duplicate { status, .. } if status == OutboxStatus::Sent => "skipped".into(),
+        Enqueued::Duplicate {
+            status: OutboxStatus::Sent,
+            ..
+        } => "skipped".into(),
         // Stored earlier and never accepted by the server (a run that could
         // not reach it, or was killed while sending): this run sends it.
         Enqueued::Duplicate { id, .. } => {
@@ -393,11 +396,12 @@ pub fn validate_delivery(config: &Config, errors: &mut ConfigErrors) {
             crate::config::section::deserialize(table, &config.file, "smtp", errors);
         // With outbox-only delivery an [smtp] section may be partly filled
         // in, ready for later; only its keys are checked then.
-        if let Some(raw) = raw.filter(|_| config.delivery == DeliveryMode::Smtp) {
-            if let Err(problems) = raw.build(config.dir()) {
-                for p in problems {
-                    errors.push(&config.file, p.key, p.message);
-                }
+        if let Some(Err(problems)) = raw
+            .filter(|_| config.delivery == DeliveryMode::Smtp)
+            .map(|raw| raw.build(config.dir()))
+        {
+            for p in problems {
+                errors.push(&config.file, p.key, p.message);
             }
         }
     }
