@@ -466,3 +466,36 @@ fn server_down_during_the_run_then_up_flush_delivers_once() {
     subjects.dedup();
     assert_eq!(subjects.len(), 6);
 }
+
+#[test]
+fn messages_left_sending_by_a_killed_run_go_out_once_with_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut install = Install::new();
+    install.smtp(port, "none");
+    let out = install.run_job(&[]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+
+    // What a kill -9 during the send leaves behind: rows marked `sending`.
+    let db = rusqlite::Connection::open(install.path().join("var/storepulse.db")).unwrap();
+    let changed = db
+        .execute("UPDATE outbox SET status = 'sending'", [])
+        .unwrap();
+    assert_eq!(changed, 6);
+    drop(db);
+
+    let server = SmtpServer::start("normal", port, &dir.path().join("spool"), &[]);
+    let out = install.run_job(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(statuses(&install.summary()), all("sent"));
+    assert_eq!(server.delivered(), 6);
+    let rows = install.outbox_rows();
+    assert_eq!(rows.len(), 6, "the waiting rows were sent, none added");
+
+    let out = install.run_job(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(statuses(&install.summary()), all("skipped"));
+    let out = install.run(&["outbox", "flush"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(server.delivered(), 6, "exactly one per team");
+}
