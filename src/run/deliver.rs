@@ -706,4 +706,231 @@ mod tests {
             ("", Direction::None)
         );
     }
+
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use chrono::TimeZone;
+
+    use crate::compute::kpi::{Comparison, Comparisons, KpiSet, PeriodFacts};
+    use crate::config::Override;
+    use crate::run::RunOptions;
+
+    struct Fixture {
+        dir: tempfile::TempDir,
+        config: Config,
+    }
+
+    fn fixture(sets: &[&str]) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        std::fs::copy(
+            root.join("storepulse.toml"),
+            dir.path().join("storepulse.toml"),
+        )
+        .unwrap();
+        for sub in ["jobs", "templates/email"] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+            for e in std::fs::read_dir(root.join(sub)).unwrap() {
+                let e = e.unwrap();
+                std::fs::copy(e.path(), dir.path().join(sub).join(e.file_name())).unwrap();
+            }
+        }
+        let mut overrides: Vec<Override> = vec![
+            format!(
+                "targets.file={}",
+                root.join("sample-data/targets.csv").display()
+            )
+            .parse()
+            .unwrap(),
+        ];
+        overrides.extend(sets.iter().map(|s| s.parse::<Override>().unwrap()));
+        let config = crate::config::load(&dir.path().join("storepulse.toml"), &overrides).unwrap();
+        Fixture { dir, config }
+    }
+
+    /// Runs `prepare` for daily-ops 2026-11-22 with two KPIs, one warning
+    /// and a stub workbook for the ops team.
+    fn prepare_with(
+        f: &Fixture,
+        outcome: Outcome,
+        opts: RunOptions,
+    ) -> (Prepared, RunFolder, Store, Vec<u8>) {
+        let config = &f.config;
+        let job = config.job("daily-ops").unwrap();
+        let period: Period = "2026-11-22".parse().unwrap();
+        let facts = PeriodFacts::empty(period, config.timezone);
+        let mut kpis = KpiSet::new();
+        kpis.insert("gross_sales".into(), KpiValue::Money(dec("1234.5")));
+        kpis.insert("visitors".into(), KpiValue::Count(100));
+        let mut comparison = Comparisons::new();
+        comparison.insert(
+            "gross_sales".into(),
+            Comparison {
+                previous: Some(KpiValue::Money(dec("1122.27"))),
+                change: Some(dec("0.1")),
+                week_ago: None,
+                year_ago: None,
+            },
+        );
+        let mut checks = vec![CheckResult::error("ads_roi", "推广ROI", "x")];
+        checks[0].level = Level::Warn;
+        checks[0].message = "ROI 0.72 低于 1".into();
+        let history = BTreeMap::new();
+        let computed = Computed {
+            config,
+            job,
+            period,
+            opts: &opts,
+            outcome,
+            facts: &facts,
+            previous_facts: None,
+            kpis: &kpis,
+            comparison: &comparison,
+            decomposition: None,
+            checks: &checks,
+            history: &history,
+            tiers: None,
+        };
+        let folder = RunFolder::create(&f.dir.path().join("out/daily-ops/2026-11-22")).unwrap();
+        let bytes = b"PK\x03\x04 stub workbook \xe8\xbf\x90".to_vec();
+        let path = folder.path().join("运营_日报_2026-11-22.xlsx");
+        std::fs::write(&path, &bytes).unwrap();
+        let workbook = Workbook {
+            team: "ops".into(),
+            file_name: "运营_日报_2026-11-22.xlsx".into(),
+            path,
+        };
+        let mut store = Store::open(&f.dir.path().join("state.db")).unwrap();
+        let prepared = prepare(&computed, &mut store, &folder, &[workbook]).unwrap();
+        (prepared, folder, store, bytes)
+    }
+
+    fn opts() -> RunOptions {
+        RunOptions::new(Utc.with_ymd_and_hms(2026, 11, 23, 0, 30, 0).unwrap())
+    }
+
+    /// Parses one message with tests/smtp/check.py, as a mail client would.
+    fn parse(eml: &Path, out: &Path) -> serde_json::Value {
+        let spool = out.join("spool");
+        std::fs::create_dir_all(&spool).unwrap();
+        std::fs::copy(eml, spool.join("0001.eml")).unwrap();
+        std::fs::write(spool.join("0001.json"), "{}").unwrap();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let output = std::process::Command::new("python3")
+            .arg(root.join("tests/smtp/check.py"))
+            .arg(&spool)
+            .arg(out.join("parsed"))
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let list: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        list[0].clone()
+    }
+
+    #[test]
+    fn outbox_only_stores_every_team_and_attaches_the_teams_workbook() {
+        let f = fixture(&[]);
+        let (prepared, folder, store, bytes) = prepare_with(&f, Outcome::Warn, opts());
+        let deliveries = prepared.deliveries();
+        let teams: Vec<(&str, &str, Option<&str>)> = deliveries
+            .iter()
+            .map(|d| (d.team.as_str(), d.status.as_str(), d.attachment.as_deref()))
+            .collect();
+        assert_eq!(
+            teams,
+            vec![
+                ("design", "written", None),
+                ("management", "written", None),
+                ("marketing", "written", None),
+                ("ops", "written", Some("运营_日报_2026-11-22.xlsx")),
+                ("service", "written", None),
+                ("warehouse", "written", None),
+            ]
+        );
+        let rows = Outbox::new(store.connection()).list(None).unwrap();
+        assert_eq!(rows.len(), 6);
+        assert!(rows.iter().all(|r| r.status == OutboxStatus::Stored));
+
+        let msg = parse(&folder.path().join("mail/ops.eml"), f.dir.path());
+        assert_eq!(
+            msg["subject"],
+            "拾光服饰旗舰店 日报 2026-11-22｜运营｜支付金额 ¥1,234.50（+10.0%）｜1 项警告"
+        );
+        let text = msg["text"].as_str().unwrap();
+        for line in [
+            "- 支付金额：¥1,234.50（+10.0% ↑）\n",
+            "- 支付买家数：—\n",
+            "- 访客数：100\n",
+            "[警告] 推广ROI：ROI 0.72 低于 1\n",
+            "附件：运营_日报_2026-11-22.xlsx",
+        ] {
+            assert!(text.contains(line), "no {line:?} in\n{text}");
+        }
+        let att = &msg["attachments"][0];
+        assert_eq!(att["filename"], "运营_日报_2026-11-22.xlsx");
+        assert_eq!(att["ct_name"], "运营_日报_2026-11-22.xlsx");
+        assert_eq!(std::fs::read(att["path"].as_str().unwrap()).unwrap(), bytes);
+        let design = parse(
+            &folder.path().join("mail/design.eml"),
+            &f.dir.path().join("d"),
+        );
+        assert_eq!(design["attachments"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn no_send_and_dry_run_store_nothing() {
+        for (flag, status) in [("no-send", "not-sent"), ("dry-run", "dry-run")] {
+            let f = fixture(&[]);
+            let mut o = opts();
+            o.no_send = flag == "no-send";
+            o.dry_run = flag == "dry-run";
+            let (prepared, folder, store, _) = prepare_with(&f, Outcome::Warn, o);
+            assert!(
+                prepared.deliveries().iter().all(|d| d.status == status),
+                "{flag}"
+            );
+            assert_eq!(prepared.deliveries().len(), 6);
+            assert!(
+                Outbox::new(store.connection())
+                    .list(None)
+                    .unwrap()
+                    .is_empty()
+            );
+            assert!(!folder.path().join("mail").exists());
+        }
+    }
+
+    #[test]
+    fn a_held_run_queues_only_the_owners_alert() {
+        let f = fixture(&[
+            "delivery=smtp",
+            "smtp.host=127.0.0.1",
+            "smtp.from=reports@shop.example.com",
+        ]);
+        let (prepared, folder, store, _) = prepare_with(&f, Outcome::Held, opts());
+        let statuses: Vec<(String, String)> = prepared
+            .deliveries()
+            .into_iter()
+            .map(|d| (d.team, d.status))
+            .collect();
+        assert_eq!(statuses.len(), 7);
+        assert!(
+            statuses[..6].iter().all(|(_, s)| s == "held"),
+            "{statuses:?}"
+        );
+        assert_eq!(statuses[6], ("owners-failure".into(), "queued".into()));
+        assert_eq!(prepared.pending.len(), 1);
+        let rows = Outbox::new(store.connection()).list(None).unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].team, "owners-failure");
+        assert_eq!(rows[0].status, OutboxStatus::Queued);
+        assert_eq!(rows[0].recipients, vec!["ops-lead@example.com".to_string()]);
+        // smtp delivery writes no .eml into the run folder.
+        assert!(!folder.path().join("mail").exists());
+    }
 }
