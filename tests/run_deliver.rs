@@ -499,3 +499,40 @@ fn messages_left_sending_by_a_killed_run_go_out_once_with_the_next_run() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(server.delivered(), 6, "exactly one per team");
 }
+
+#[test]
+fn a_451_is_retried_within_the_run_and_delivered_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = SmtpServer::start("tempfail", 0, &dir.path().join("spool"), &[]);
+    let mut install = Install::new();
+    install.smtp(server.port, "none");
+    install.sets.extend([
+        "smtp.retries.attempts=2".to_string(),
+        "smtp.retries.base_secs=1".to_string(),
+    ]);
+    let out = install.run_job(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(statuses(&install.summary()), all("sent"));
+    assert_eq!(server.delivered(), 6);
+    let mut attempts: Vec<u32> = install.outbox_rows().iter().map(|r| r.2).collect();
+    attempts.sort();
+    // The first message met the 451 and went through on its second try.
+    assert_eq!(attempts, vec![1, 1, 1, 1, 1, 2]);
+}
+
+#[test]
+fn a_server_that_never_answers_times_out_and_the_mail_waits() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = SmtpServer::start("silent", 0, &dir.path().join("spool"), &[]);
+    let mut install = Install::new();
+    install.smtp(server.port, "none");
+    install.sets.push("smtp.timeout_secs=1".to_string());
+    let out = install.run_job(&[]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("6 of 6 messages not sent"), "{stderr}");
+    assert!(stderr.contains("no answer within"), "{stderr}");
+    assert_eq!(statuses(&install.summary()), all("queued"));
+    let rows = install.outbox_rows();
+    assert!(rows.iter().all(|r| r.1 == "deferred"), "{rows:?}");
+}
