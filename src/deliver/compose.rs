@@ -227,30 +227,7 @@ impl EmailTemplates {
     /// shared one for that locale. Syntax errors are reported here, with the
     /// template's name, rather than at the first send.
     pub fn load(dir: &Path) -> Result<Self, DeliverError> {
-        let mut env = Environment::new();
-        // Only the HTML body is escaped; subject and text are plain text.
-        env.set_auto_escape_callback(|name| {
-            if name.contains(".html") {
-                AutoEscape::Html
-            } else {
-                AutoEscape::None
-            }
-        });
-        // A misspelt variable in a user-edited template should fail loudly,
-        // while `{% if run_folder %}` on an absent value stays allowed.
-        env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
-        // Block tags on their own lines leave no blank lines behind, so the
-        // plain-text body reads as written.
-        let syntax = minijinja::syntax::SyntaxConfig::builder()
-            .trim_blocks(true)
-            .lstrip_blocks(true)
-            .build()
-            .map_err(|source| DeliverError::Template {
-                name: "(syntax settings)".into(),
-                source,
-            })?;
-        env.set_syntax(syntax);
-
+        let mut env = new_environment()?;
         let read_err = |source| DeliverError::TemplateRead {
             path: dir.to_path_buf(),
             source,
@@ -298,6 +275,70 @@ impl EmailTemplates {
         &self.dir
     }
 
+    /// Every problem with the templates in `dir`, where [`load`](Self::load)
+    /// stops at the first: each template that does not parse, and each
+    /// required one that is missing (`storepulse validate`).
+    pub fn problems(dir: &Path) -> Vec<DeliverError> {
+        let read_err = |source| DeliverError::TemplateRead {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let entries = match std::fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) => return vec![read_err(e)],
+        };
+        let mut problems = Vec::new();
+        let mut names = Vec::new();
+        for entry in entries {
+            let path = match entry {
+                Ok(e) => e.path(),
+                Err(e) => {
+                    problems.push(read_err(e));
+                    continue;
+                }
+            };
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            if !name.ends_with(".j2") || !path.is_file() {
+                continue;
+            }
+            let name = name.to_string();
+            let source = match std::fs::read_to_string(&path) {
+                Ok(s) => s,
+                Err(source) => {
+                    problems.push(DeliverError::Io { path, source });
+                    continue;
+                }
+            };
+            // A fresh environment per file, so one broken template does not
+            // hide the next.
+            let added = new_environment().and_then(|mut env| {
+                env.add_template_owned(name.clone(), source)
+                    .map_err(|source| DeliverError::Template {
+                        name: name.clone(),
+                        source,
+                    })
+            });
+            if let Err(e) = added {
+                problems.push(e);
+            }
+            names.push(name);
+        }
+        for kind in KINDS {
+            for part in PARTS {
+                let name = format!("{kind}.{part}.j2");
+                if !names.contains(&name) {
+                    problems.push(DeliverError::TemplateMissing {
+                        dir: dir.to_path_buf(),
+                        name,
+                    });
+                }
+            }
+        }
+        problems
+    }
+
     fn render(
         &self,
         kind: &str,
@@ -338,6 +379,35 @@ impl EmailTemplates {
             html: self.render(kind, "html", locale, ctx)?,
         })
     }
+}
+
+/// The template environment: escaping, undefined handling and syntax as
+/// every email template expects them.
+fn new_environment() -> Result<Environment<'static>, DeliverError> {
+    let mut env = Environment::new();
+    // Only the HTML body is escaped; subject and text are plain text.
+    env.set_auto_escape_callback(|name| {
+        if name.contains(".html") {
+            AutoEscape::Html
+        } else {
+            AutoEscape::None
+        }
+    });
+    // A misspelt variable in a user-edited template should fail loudly,
+    // while `{% if run_folder %}` on an absent value stays allowed.
+    env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+    // Block tags on their own lines leave no blank lines behind, so the
+    // plain-text body reads as written.
+    let syntax = minijinja::syntax::SyntaxConfig::builder()
+        .trim_blocks(true)
+        .lstrip_blocks(true)
+        .build()
+        .map_err(|source| DeliverError::Template {
+            name: "(syntax settings)".into(),
+            source,
+        })?;
+    env.set_syntax(syntax);
+    Ok(env)
 }
 
 struct Rendered {

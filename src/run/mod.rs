@@ -24,6 +24,7 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 
+pub use deliver::{notify_owners, smtp_config, validate_delivery};
 pub use error::RunError;
 pub use folder::RunFolder;
 pub use pipeline::{JobRun, open_store, run_job};
