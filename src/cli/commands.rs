@@ -57,12 +57,6 @@ pub fn dispatch(cli: &Cli) -> u8 {
     }
 }
 
-/// Used by commands that are not built yet.
-pub fn not_available(name: &str) -> u8 {
-    eprintln!("error: `{name}` is not available yet");
-    exit::USAGE
-}
-
 /// Loads the config, printing every problem and exiting 2 if there are any.
 pub fn with_config(cli: &Cli, f: impl FnOnce(Config) -> u8) -> u8 {
     match load_config(cli) {

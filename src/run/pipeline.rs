@@ -251,8 +251,6 @@ async fn run_stages(
 }
 
 /// Everything a run computed, as the render and delivery steps read it.
-// Some fields are read only by the render and delivery steps as they grow.
-#[allow(dead_code)]
 pub(super) struct Computed<'a> {
     pub config: &'a Config,
     pub job: &'a Job,

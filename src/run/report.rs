@@ -68,9 +68,8 @@ pub fn render_workbooks(
                 templates.join("reports").display()
             ))
         })?;
-        if !labels.contains_key(&team.locale) {
-            let l = render::load_labels(templates, team.locale).map_err(layout_errors)?;
-            labels.insert(team.locale, l);
+        if let std::collections::hash_map::Entry::Vacant(slot) = labels.entry(team.locale) {
+            slot.insert(render::load_labels(templates, team.locale).map_err(layout_errors)?);
         }
         let data = ReportData {
             shop: &config.shop,

@@ -447,29 +447,50 @@ impl OwnerNotifier {
 
 impl Notifier for OwnerNotifier {
     async fn job_failed(&self, job: &str, period: Period, error: &str) {
-        send_owner_notice(&self.config, job, period, OwnerNotice::Failed { error });
+        send_owner_notice(&self.config, job, period, OwnerNotice::Failed { error }).await;
     }
 
     async fn job_recovered(&self, job: &str, period: Period) {
-        send_owner_notice(&self.config, job, period, OwnerNotice::Recovered);
+        send_owner_notice(&self.config, job, period, OwnerNotice::Recovered).await;
     }
 }
 
-/// The one place owner notices leave the scheduler. Until the delivery
-/// stage composes and queues owner alert mails, the notice is logged at warn
-/// level with the addresses it is meant for.
-pub fn send_owner_notice(config: &Config, job: &str, period: Period, notice: OwnerNotice<'_>) {
-    let owners = config
-        .job(job)
-        .map(|j| j.owners.join(", "))
-        .unwrap_or_default();
-    match notice {
+/// The one place owner notices leave the scheduler: composed, stored in the
+/// outbox once per (job, period, kind) and sent like any report. The store
+/// is not `Send`, so, like a run, the notice is delivered on a blocking
+/// thread with its own runtime. A failure to tell the owners is logged; it
+/// must not stop the scheduler.
+pub async fn send_owner_notice(
+    config: &Arc<Config>,
+    job: &str,
+    period: Period,
+    notice: OwnerNotice<'_>,
+) {
+    let (kind, error) = match notice {
         OwnerNotice::Failed { error } => {
-            tracing::warn!(job, %period, owners = %owners, %error, "job failing: owners to be told");
+            (crate::deliver::AlertKind::Failure, Some(error.to_string()))
         }
-        OwnerNotice::Recovered => {
-            tracing::warn!(job, %period, owners = %owners, "job recovered: owners to be told");
+        OwnerNotice::Recovered => (crate::deliver::AlertKind::Recovery, None),
+    };
+    let config = Arc::clone(config);
+    let job_name = job.to_string();
+    let result = tokio::task::spawn_blocking(move || {
+        let Some(j) = config.job(&job_name) else {
+            return Ok(());
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| RunError::Delivery(format!("cannot start a runtime: {e}")))?;
+        rt.block_on(super::notify_owners(&config, j, period, kind, error))
+    })
+    .await;
+    match result {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(job, %period, error = %super::pipeline::error_chain(&e), "owners could not be told");
         }
+        Err(e) => tracing::warn!(job, %period, error = %e, "owner notice task failed"),
     }
 }
 

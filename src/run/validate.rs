@@ -15,7 +15,52 @@ pub fn validate(config: &Config) -> ConfigErrors {
     let mut errors = ConfigErrors::default();
     validate_tiers(config, &mut errors);
     validate_checks(config, &mut errors);
+    super::scheduled::validate_schedules(config, &mut errors);
+    super::fetch::validate_http(config, &mut errors);
+    super::deliver::validate_delivery(config, &mut errors);
+    validate_reports(config, &mut errors);
     errors
+}
+
+/// Report layouts and labels load, and every team's layout exists.
+fn validate_reports(config: &Config, errors: &mut ConfigErrors) {
+    let mut push = |e: crate::render::LayoutError| errors.push(&e.file, e.key, e.message);
+    for locale in [crate::config::Locale::ZhCn, crate::config::Locale::En] {
+        if let Err(problems) = crate::render::load_labels(&config.templates, locale) {
+            problems.into_iter().for_each(&mut push);
+        }
+    }
+    let layouts = match crate::render::load_layouts(&config.templates) {
+        Ok(l) => l,
+        Err(problems) => {
+            problems.into_iter().for_each(&mut push);
+            return;
+        }
+    };
+    for team in config.teams.values() {
+        if layouts.get(&team.layout).is_none() {
+            errors.push(
+                &config.file,
+                format!("teams.{}.layout", team.id),
+                format!(
+                    "no report layout {:?} in {}",
+                    team.layout,
+                    config.templates.join("reports").display()
+                ),
+            );
+        }
+    }
+    for job in config.jobs.values() {
+        for (team, layout) in &job.teams {
+            if layouts.get(layout).is_none() {
+                errors.push(
+                    &job.file,
+                    format!("layouts.{team}"),
+                    format!("no report layout {layout:?}"),
+                );
+            }
+        }
+    }
 }
 
 fn validate_tiers(config: &Config, errors: &mut ConfigErrors) {
