@@ -537,11 +537,9 @@ fn build_job(
         Some(s) => parse_tz(s, file, "timezone", errors),
         None => default_tz,
     };
-    if r.schedule.trim().is_empty() {
-        errors.push(file, "schedule", "schedule must not be empty");
-    } else if let Err(e) = crate::schedule::Schedule::parse(r.schedule.trim(), timezone) {
-        errors.push(file, "schedule", format!("invalid cron expression: {e}"));
-    }
+    // The cron expression itself is checked by the schedule stage
+    // (`run::scheduled::validate_schedules`), with the rest of the job's
+    // scheduling keys, so every scheduling problem is reported together.
     let mut dataset_list = |list: &[String], key: &str| -> Vec<Dataset> {
         list.iter()
             .enumerate()
