@@ -103,7 +103,12 @@ fn a_file_for_the_wrong_date_is_refused_and_keeps_the_day() {
     assert_refused(
         &other,
         "csv",
-        &["wrong date", "dated outside 2026-11-22", "line 2", "2026-11-20"],
+        &[
+            "wrong date",
+            "dated outside 2026-11-22",
+            "line 2",
+            "2026-11-20",
+        ],
     );
 }
 
@@ -119,10 +124,7 @@ fn accepted(ws: &Workspace, sets: &[&str]) -> (Output, Value) {
 }
 
 fn orders_rows(ws: &Workspace) -> i64 {
-    ws.orders_per_day()
-        .get("2026-11-22")
-        .copied()
-        .unwrap_or(0)
+    ws.orders_per_day().get("2026-11-22").copied().unwrap_or(0)
 }
 
 /// An invalid-values sample at `row` of the orders file naming `column`.
@@ -141,19 +143,27 @@ fn assert_sample(s: &Value, id: &str, row: u64, detail: &[&str]) {
     }
 }
 
+/// A corpus file with one bad row: (fixture, rows kept, the line of the
+/// rejected row, the column the check names, what stderr says, whether the
+/// run is held).
+type RowCase = (
+    &'static str,
+    i64,
+    u64,
+    &'static str,
+    &'static [&'static str],
+    bool,
+);
+
 #[test]
 fn corpus_files_with_bad_rows_lose_those_rows_and_say_where() {
-    // (fixture, rows kept, the row that is rejected and how stderr and the
-    // check name it, whether the run is held)
-    let cases: [(&str, i64, u64, &str, &[&str], bool); 5] = [
+    let cases: [RowCase; 5] = [
         (
             "bad_date.csv",
             1,
             2,
             "订单创建时间",
-            &[
-                "record 1 (line 2, column \"订单创建时间\"): invalid date-time \"2026-13-45\"",
-            ],
+            &["record 1 (line 2, column \"订单创建时间\"): invalid date-time \"2026-13-45\""],
             // 1 of 2 rows rejected is above the 5 % fail level.
             true,
         ),
@@ -173,14 +183,7 @@ fn corpus_files_with_bad_rows_lose_those_rows_and_say_where() {
             &["record 2 (line 3", "truncated row"],
             true,
         ),
-        (
-            "truncated_quote.csv",
-            1,
-            3,
-            "",
-            &["record 2 (line 3"],
-            true,
-        ),
+        ("truncated_quote.csv", 1, 3, "", &["record 2 (line 3"], true),
         (
             "orders.csv",
             40,
@@ -316,9 +319,24 @@ fn col(recs: &[csv::StringRecord], name: &str) -> usize {
 fn one_bad_row_in_a_real_export_is_dropped_with_a_warning() {
     // (column, bad value, record, reason)
     let cases = [
-        ("买家实际支付金额", "1,2.3", 10usize, "invalid amount \"1,2.3\""),
-        ("订单编号", "5.11860902499103E+18", 20, "id in scientific notation"),
-        ("订单创建时间", "2026-13-45 10:00:00", 30, "invalid date-time"),
+        (
+            "买家实际支付金额",
+            "1,2.3",
+            10usize,
+            "invalid amount \"1,2.3\"",
+        ),
+        (
+            "订单编号",
+            "5.11860902499103E+18",
+            20,
+            "id in scientific notation",
+        ),
+        (
+            "订单创建时间",
+            "2026-13-45 10:00:00",
+            30,
+            "invalid date-time",
+        ),
     ];
     for (column, value, record, reason) in cases {
         let bytes = sample_with(|recs| {
@@ -328,7 +346,10 @@ fn one_bad_row_in_a_real_export_is_dropped_with_a_warning() {
         let ws = with_orders(&bytes, "csv");
         let (out, s) = accepted(&ws, &[]);
         out.stderr_has(&[
-            &format!("{ORDERS_FILE}.csv: record {record} (line {}, column \"{column}\")", record + 1),
+            &format!(
+                "{ORDERS_FILE}.csv: record {record} (line {}, column \"{column}\")",
+                record + 1
+            ),
             reason,
         ]);
         assert_eq!(s["status"], "warn", "{column}");

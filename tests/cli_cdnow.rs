@@ -112,7 +112,12 @@ fn imported_cdnow_tiers_match_the_published_summary() {
     let mut csv = String::from("order_id,member_id,created_at,paid_at,status,paid_amount\n");
     for (i, t) in txns.iter().enumerate() {
         let at = format!("{} 00:00:00", t.day);
-        csv.push_str(&format!("{},{},{at},{at},completed,{}\n", i + 1, t.id, t.amount));
+        csv.push_str(&format!(
+            "{},{},{at},{at},completed,{}\n",
+            i + 1,
+            t.id,
+            t.amount
+        ));
     }
     let file = ws.path().join("cdnow_orders.csv");
     std::fs::write(&file, csv).unwrap();
@@ -168,8 +173,16 @@ fn imported_cdnow_tiers_match_the_published_summary() {
         let (first, last) = (day(firstc), day(lastc));
         let freq: u32 = r[freqc].parse().unwrap();
         assert_eq!(freq - 1, s.x, "{id}: repeat purchases");
-        assert!(close((last - first).num_days(), s.t_x), "{id}: t_x {} vs {first}..{last}", s.t_x);
-        assert!(close((as_of - first).num_days(), s.t), "{id}: T {} vs first {first}", s.t);
+        assert!(
+            close((last - first).num_days(), s.t_x),
+            "{id}: t_x {} vs {first}..{last}",
+            s.t_x
+        );
+        assert!(
+            close((as_of - first).num_days(), s.t),
+            "{id}: T {} vs first {first}",
+            s.t
+        );
         assert_eq!(
             r[recc].parse::<i64>().unwrap(),
             (as_of - last).num_days(),

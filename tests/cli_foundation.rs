@@ -61,7 +61,11 @@ fn paid_on(day: &str, files_of: &[&str]) -> (u64, Decimal, usize) {
 }
 
 fn dec(v: &Value) -> Decimal {
-    Decimal::from_str(v.as_str().unwrap_or_else(|| panic!("not a decimal string: {v}"))).unwrap()
+    Decimal::from_str(
+        v.as_str()
+            .unwrap_or_else(|| panic!("not a decimal string: {v}")),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -69,8 +73,7 @@ fn readme_command_rerun_and_corrected_reexport() {
     // The README's main command on a fresh state.
     let ws = Workspace::new();
     let out = ws.run(&["run-job", "daily-ops", "--date", "2026-11-22"]);
-    out.expect_code(0)
-        .stderr_has(&["daily-ops 2026-11-22:"]);
+    out.expect_code(0).stderr_has(&["daily-ops 2026-11-22:"]);
     let s = ws.summary("daily-ops", "2026-11-22");
     assert_eq!(s["job"], "daily-ops");
     assert_eq!(s["period"]["kind"], "day");
@@ -103,10 +106,7 @@ fn readme_command_rerun_and_corrected_reexport() {
         csv_records(&orders_text).len() - 1
     );
     assert_eq!(orders_in["rejected"], 0);
-    assert_eq!(
-        orders_in["file"],
-        "2026-11-22/ExportOrderList20261122.csv"
-    );
+    assert_eq!(orders_in["file"], "2026-11-22/ExportOrderList20261122.csv");
     assert_eq!(
         orders_in["sha256"],
         hex::encode(Sha256::digest(std::fs::read(&orders_path).unwrap()))
@@ -126,7 +126,10 @@ fn readme_command_rerun_and_corrected_reexport() {
         (conv - buyers as f64 / visitors as f64).abs() < 1e-9,
         "{conv}"
     );
-    assert_eq!(dec(&k["aov"]).round_dp(6), (gross / Decimal::from(buyers)).round_dp(6));
+    assert_eq!(
+        dec(&k["aov"]).round_dp(6),
+        (gross / Decimal::from(buyers)).round_dp(6)
+    );
 
     // Running the same job again ingests nothing and changes no count.
     let before = ws.counts();
@@ -146,7 +149,9 @@ fn readme_command_rerun_and_corrected_reexport() {
     let text = read_gbk(&path);
     let lines: Vec<&str> = text.lines().collect();
     let dropped: Vec<&str> = lines[1..6].to_vec();
-    let kept: Vec<&str> = std::iter::once(lines[0]).chain(lines[6..].iter().copied()).collect();
+    let kept: Vec<&str> = std::iter::once(lines[0])
+        .chain(lines[6..].iter().copied())
+        .collect();
     write_gbk(&path, &(kept.join("\n") + "\n"));
     let out = fixed.run(&["run-job", "daily-ops", "--date", "2026-11-22"]);
     out.expect_code(0)
@@ -173,7 +178,10 @@ fn readme_command_rerun_and_corrected_reexport() {
             lost_sum += Decimal::from_str(&r[c.amount]).unwrap();
         }
     }
-    assert!(lost > 0, "the first five orders of the day were paid that day");
+    assert!(
+        lost > 0,
+        "the first five orders of the day were paid that day"
+    );
     let s2 = fixed.summary("daily-ops", "2026-11-22");
     assert_eq!(s2["kpis"]["paid_orders"].as_u64(), Some(paid - lost));
     assert_eq!(dec(&s2["kpis"]["gross_sales"]), gross - lost_sum);
@@ -231,13 +239,18 @@ fn validate_reports_every_problem_of_a_broken_config_at_once() {
         std::fs::write(&p, changed).unwrap();
     };
     edit("storepulse.toml", &|t| {
-        t.replace("timezone = \"Asia/Shanghai\"", "timezone = \"Mars/Olympus\"")
-            .replace("pii = \"full\"", "pii = \"some\"")
+        t.replace(
+            "timezone = \"Asia/Shanghai\"",
+            "timezone = \"Mars/Olympus\"",
+        )
+        .replace("pii = \"full\"", "pii = \"some\"")
     });
     edit("jobs/daily-ops.toml", &|t| {
         t.replace("period = \"day\"", "period = \"fortnight\"")
     });
-    edit("jobs/weekly-review.toml", &|t| format!("colour = \"blue\"\n{t}"));
+    edit("jobs/weekly-review.toml", &|t| {
+        format!("colour = \"blue\"\n{t}")
+    });
     edit("jobs/monthly-members.toml", &|t| {
         t.replace("schedule = \"0 9 1 * *\"", "schedule = \"61 9 1 * *\"")
     });

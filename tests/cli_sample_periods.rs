@@ -61,7 +61,10 @@ fn assert_complete(s: &Value, family: Family) {
 
     let d = &s["decomposition"];
     let factors = d["factors"].as_array().unwrap();
-    let names: Vec<&str> = factors.iter().map(|f| f["factor"].as_str().unwrap()).collect();
+    let names: Vec<&str> = factors
+        .iter()
+        .map(|f| f["factor"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["visitors", "conversion_rate", "aov"]);
     let dec = |v: &Value| match v {
         Value::String(t) => Decimal::from_str(t).unwrap(),
@@ -103,10 +106,18 @@ fn assert_complete(s: &Value, family: Family) {
         .collect();
     for def in check_catalog() {
         if def.family == family {
-            assert!(ids.contains(def.id), "check {} did not run: {ids:?}", def.id);
+            assert!(
+                ids.contains(def.id),
+                "check {} did not run: {ids:?}",
+                def.id
+            );
         }
     }
-    for id in ["file_present.orders", "row_count.orders", "invalid_values.orders"] {
+    for id in [
+        "file_present.orders",
+        "row_count.orders",
+        "invalid_values.orders",
+    ] {
         assert!(ids.contains(id), "{id}");
     }
 }
@@ -151,7 +162,9 @@ fn monthly_members_of_october_is_complete_and_writes_the_tiers() {
     ] {
         assert!(tiers.get(key).is_some(), "tiers lack {key}: {tiers}");
     }
-    let csv_path = ws.run_folder("monthly-members", "2026-10").join("member_tiers.csv");
+    let csv_path = ws
+        .run_folder("monthly-members", "2026-10")
+        .join("member_tiers.csv");
     let bytes = std::fs::read(&csv_path).unwrap();
     assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "no UTF-8 BOM");
     let text = std::str::from_utf8(&bytes[3..]).unwrap();
@@ -252,15 +265,20 @@ fn monthly_members_of_october_is_complete_and_writes_the_tiers() {
                 };
                 assert_eq!(lifecycle, layer, "{id}");
                 if freq >= 2 {
-                    let cycle = Decimal::from((last - first).num_days())
-                        / Decimal::from(freq - 1);
+                    let cycle = Decimal::from((last - first).num_days()) / Decimal::from(freq - 1);
                     let shown = Decimal::from_str(&r[15]).unwrap();
-                    assert!((shown - cycle).abs() < Decimal::new(1, 2), "{id}: cycle {shown} vs {cycle}");
+                    assert!(
+                        (shown - cycle).abs() < Decimal::new(1, 2),
+                        "{id}: cycle {shown} vs {cycle}"
+                    );
                 } else {
                     assert!(r[15].is_empty(), "{id}: cycle of a single purchase");
                 }
                 for score in [&r[6], &r[7], &r[8]] {
-                    assert!(matches!(score, "1" | "2" | "3" | "4" | "5"), "{id}: score {score}");
+                    assert!(
+                        matches!(score, "1" | "2" | "3" | "4" | "5"),
+                        "{id}: score {score}"
+                    );
                 }
             }
         }
@@ -287,12 +305,17 @@ fn double_eleven_shows_as_a_traffic_and_sales_spike() {
         .collect();
     let mean = trailing.iter().sum::<f64>() / 7.0;
     let week_ago = trailing[0];
-    let moved = (today / mean - 1.0).abs().min((today / week_ago - 1.0).abs());
+    let moved = (today / mean - 1.0)
+        .abs()
+        .min((today / week_ago - 1.0).abs());
     assert!(today > 3.0 * mean, "{today} vs {mean}");
     let t = check(&s, "traffic_move");
     assert_eq!(t["level"], "warn", "{t}");
     assert!((t["baseline"].as_f64().unwrap() - mean).abs() < 1e-6, "{t}");
-    assert!((t["observed"].as_f64().unwrap() - moved).abs() < 1e-9, "{t}");
+    assert!(
+        (t["observed"].as_f64().unwrap() - moved).abs() < 1e-9,
+        "{t}"
+    );
 
     let sales = check(&s, "sales_move");
     assert_eq!(sales["level"], "warn", "{sales}");

@@ -389,7 +389,9 @@ impl Ingest<'_> {
     pub fn forget_file(&mut self, path: &str) -> Result<(), StoreError> {
         let dataset = self.dataset.name();
         self.conn
-            .prepare_cached(&format!("DELETE FROM {FILES} WHERE dataset = ?1 AND path = ?2"))
+            .prepare_cached(&format!(
+                "DELETE FROM {FILES} WHERE dataset = ?1 AND path = ?2"
+            ))
             .and_then(|mut s| s.execute((dataset, path)))
             .ctx(FILES, "forget")?;
         self.conn

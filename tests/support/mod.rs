@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 
 use tempfile::TempDir;
 
@@ -27,13 +28,58 @@ pub fn sample_inbox() -> PathBuf {
     repo().join("sample-data/inbox")
 }
 
-/// The binary under test. `STOREPULSE_BIN` overrides it: a build directory
-/// shared by several checkouts can hold another checkout's binary under the
-/// name cargo hands to tests.
+/// The binary under test: `STOREPULSE_BIN` if set, else the newest
+/// `deps/storepulse-*` built from this checkout (whose path its debug info
+/// names), else cargo's `CARGO_BIN_EXE_storepulse`. Several checkouts (or
+/// profiles) building into one shared target directory overwrite the file
+/// cargo names with each other's binary, stale ones included.
 pub fn bin() -> PathBuf {
-    std::env::var_os("STOREPULSE_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_storepulse")))
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(p) = std::env::var_os("STOREPULSE_BIN") {
+            return PathBuf::from(p);
+        }
+        let cargo = PathBuf::from(env!("CARGO_BIN_EXE_storepulse"));
+        let deps = cargo.parent().unwrap().join("deps");
+        let mut candidates: Vec<(std::time::SystemTime, PathBuf)> = std::fs::read_dir(&deps)
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| {
+                let name = p.file_name().unwrap().to_string_lossy();
+                name.starts_with("storepulse-") && p.extension().is_none()
+            })
+            .filter_map(|p| Some((p.metadata().ok()?.modified().ok()?, p)))
+            .collect();
+        candidates.sort_by_key(|c| std::cmp::Reverse(c.0));
+        candidates
+            .into_iter()
+            .map(|(_, p)| p)
+            .find(|p| {
+                // The library's unit-test harness shares the name.
+                contains(p, env!("CARGO_MANIFEST_DIR")) == Some(true)
+                    && contains(p, "RUST_TEST_THREADS") == Some(false)
+            })
+            .unwrap_or(cargo)
+    })
+    .clone()
+}
+
+/// Whether the bytes of `exe` contain `text`; `None` when that cannot be
+/// told (no `grep`).
+fn contains(exe: &Path, text: &str) -> Option<bool> {
+    Command::new("grep")
+        .args(["-q", "-a", "-F", "--", text])
+        .arg(exe)
+        .status()
+        .ok()
+        .and_then(|s| s.code())
+        .and_then(|c| match c {
+            0 => Some(true),
+            1 => Some(false),
+            _ => None,
+        })
 }
 
 /// The tables of the store whose row counts the tests compare.
@@ -113,7 +159,11 @@ impl Workspace {
     pub fn new() -> Workspace {
         let dir = tempfile::tempdir().unwrap();
         let root = repo();
-        std::fs::copy(root.join("storepulse.toml"), dir.path().join("storepulse.toml")).unwrap();
+        std::fs::copy(
+            root.join("storepulse.toml"),
+            dir.path().join("storepulse.toml"),
+        )
+        .unwrap();
         copy_dir(&root.join("jobs"), &dir.path().join("jobs"));
         copy_dir(&root.join("templates"), &dir.path().join("templates"));
         Workspace {
@@ -245,8 +295,8 @@ impl Workspace {
 
     pub fn summary(&self, job: &str, period: &str) -> serde_json::Value {
         let path = self.run_folder(job, period).join("summary.json");
-        let text = std::fs::read_to_string(&path)
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         serde_json::from_str(&text).unwrap()
     }
 
