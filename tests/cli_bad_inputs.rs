@@ -410,3 +410,21 @@ fn a_repeated_order_in_a_real_export_is_stored_once_and_warned() {
     assert_eq!(c["level"], "warn");
     assert_eq!(c["samples"][0]["row"], 328, "{c}");
 }
+
+#[test]
+fn a_bad_re_export_of_an_earlier_day_is_skipped_and_keeps_that_day() {
+    let ws = Workspace::with_inbox_copy(&DAYS);
+    ws.use_state_bytes(good_state());
+    std::fs::write(orders_file(&ws.inbox, "2026-11-21"), bad("garbage.csv")).unwrap();
+    let counts = ws.counts();
+    let registered = ws.registered();
+    let (out, s) = accepted(&ws, &[]);
+    out.stderr_has(&[
+        "2026-11-21/ExportOrderList20261121.csv",
+        "binary content",
+        "tried again next run",
+    ]);
+    assert_ne!(s["status"], "held");
+    assert_eq!(ws.counts(), counts);
+    assert_eq!(ws.registered(), registered);
+}

@@ -270,3 +270,30 @@ fn validate_reports_every_problem_of_a_broken_config_at_once() {
         .stderr_has(&["jobs/weekly-review.toml: colour"]);
     assert!(!ws.state().exists());
 }
+
+#[test]
+fn usage_and_input_errors_exit_2_and_3_with_their_cause() {
+    let ws = Workspace::with_inbox_copy(&["2026-11-22"]);
+    ws.run(&["run-job", "no-such-job", "--date", "2026-11-22"])
+        .expect_code(2)
+        .stderr_has(&["no job named \"no-such-job\"", "daily-ops"]);
+    ws.run(&["run-job", "daily-ops", "--period", "2026-W47"])
+        .expect_code(2)
+        .stderr_has(&["reports on a day", "2026-W47 is a week"]);
+    ws.run(&["run-job", "daily-ops", "--date", "2026-13-01"])
+        .expect_code(2);
+    ws.run(&["import", "orders", "/no/such/export.csv"])
+        .expect_code(3)
+        .stderr_has(&["/no/such/export.csv"]);
+    ws.run_with(
+        &["inbox=/no/such/inbox"],
+        &["run-job", "daily-ops", "--date", "2026-11-22"],
+    )
+    .expect_code(3)
+    .stderr_has(&["inbox folder /no/such/inbox does not exist"]);
+    // A required export missing for the day: nothing is written.
+    ws.run(&["run-job", "daily-ops", "--date", "2026-11-23"])
+        .expect_code(3)
+        .stderr_has(&["orders: no export for 2026-11-23", "requires it"]);
+    assert_eq!(ws.out_files(), Vec::<String>::new());
+}

@@ -49,6 +49,9 @@ fn assert_complete(s: &Value, family: Family) {
         for field in ["previous", "change", "year_ago"] {
             assert!(c.get(field).is_some(), "{}: no {field}: {c}", def.id);
         }
+        if family == Family::Daily {
+            assert!(c.get("week_ago").is_some(), "{}: no week_ago: {c}", def.id);
+        }
     }
     // The sample has every dataset, so no KPI is missing over a whole
     // period except those that need a year of history.
