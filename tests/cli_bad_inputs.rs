@@ -428,3 +428,27 @@ fn a_bad_re_export_of_an_earlier_day_is_skipped_and_keeps_that_day() {
     assert_eq!(ws.counts(), counts);
     assert_eq!(ws.registered(), registered);
 }
+
+#[test]
+fn the_same_export_downloaded_twice_is_read_once_and_left_alone_after() {
+    let ws = Workspace::with_inbox_copy(&DAYS);
+    let orders = orders_file(&ws.inbox, "2026-11-22");
+    std::fs::copy(&orders, orders.with_file_name("ExportOrderList20261122 (1).csv")).unwrap();
+    let first = run(&ws, &[]);
+    first.expect_code(0).stderr_has(&["read once"]);
+    let counts = ws.counts();
+    assert_eq!(ws.orders_per_day()["2026-11-22"], 326);
+    let again = run(&ws, &[]);
+    again.expect_code(0);
+    assert!(!again.stderr.contains("re-export"), "{}", again.stderr);
+    assert!(!again.stderr.contains("read once"), "{}", again.stderr);
+    assert_eq!(ws.counts(), counts);
+    let s = ws.summary("daily-ops", "2026-11-22");
+    let orders_inputs = s["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["dataset"] == "orders")
+        .count();
+    assert_eq!(orders_inputs, 1, "{}", s["inputs"]);
+}

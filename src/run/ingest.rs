@@ -221,6 +221,19 @@ fn ingest_group(
     for (file, sha) in files {
         if !seen_sha.insert(sha.clone()) {
             info!(dataset = %dataset, file = %file.rel, "same content as another file of the day; read once");
+            // Registered (with no rows of its own) so that the next run sees
+            // it as known and does not re-read the day for it.
+            ing.register_file(&FileMeta {
+                date: Some(date),
+                path: file.rel.clone(),
+                size: file.size,
+                mtime: DateTime::<Utc>::from_timestamp(file.mtime, 0).unwrap_or_default(),
+                sha256: sha.clone(),
+                rows: 0,
+                rejected: 0,
+                ingested_at: Utc::now(),
+                archive: None,
+            })?;
             continue;
         }
         let archived = archive_file(&config.archive, dataset, Some(date), sha, &file.path)?;
