@@ -433,7 +433,11 @@ fn a_bad_re_export_of_an_earlier_day_is_skipped_and_keeps_that_day() {
 fn the_same_export_downloaded_twice_is_read_once_and_left_alone_after() {
     let ws = Workspace::with_inbox_copy(&DAYS);
     let orders = orders_file(&ws.inbox, "2026-11-22");
-    std::fs::copy(&orders, orders.with_file_name("ExportOrderList20261122 (1).csv")).unwrap();
+    std::fs::copy(
+        &orders,
+        orders.with_file_name("ExportOrderList20261122 (1).csv"),
+    )
+    .unwrap();
     let first = run(&ws, &[]);
     first.expect_code(0).stderr_has(&["read once"]);
     let counts = ws.counts();

@@ -244,12 +244,13 @@ fn validate_reports_every_problem_of_a_broken_config_at_once() {
             "timezone = \"Mars/Olympus\"",
         )
         .replace("pii = \"full\"", "pii = \"some\"")
+            + "\n[tiers]\nfrequency = \"weekly\"\n"
     });
     edit("jobs/daily-ops.toml", &|t| {
         t.replace("period = \"day\"", "period = \"fortnight\"")
     });
     edit("jobs/weekly-review.toml", &|t| {
-        format!("colour = \"blue\"\n{t}")
+        format!("colour = \"blue\"\n{t}\n[checks.row_count]\nwarn = \"half\"\n")
     });
     edit("jobs/monthly-members.toml", &|t| {
         t.replace("schedule = \"0 9 1 * *\"", "schedule = \"61 9 1 * *\"")
@@ -263,6 +264,8 @@ fn validate_reports_every_problem_of_a_broken_config_at_once() {
         "fortnight",
         "jobs/weekly-review.toml: colour",
         "jobs/monthly-members.toml: schedule",
+        "storepulse.toml: tiers.frequency",
+        "jobs/weekly-review.toml: checks.row_count.warn",
     ]);
     // `run-job` refuses the same config with the same list, before any work.
     let run = ws.run(&["run-job", "daily-ops", "--date", "2026-11-22"]);
