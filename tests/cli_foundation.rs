@@ -255,8 +255,15 @@ fn validate_reports_every_problem_of_a_broken_config_at_once() {
     edit("jobs/monthly-members.toml", &|t| {
         t.replace("schedule = \"0 9 1 * *\"", "schedule = \"61 9 1 * *\"")
     });
-    let out = ws.run(&["validate"]);
+    let out = ws.run_with(
+        &[
+            "datasets.ads.source=http",
+            "datasets.ads.http.url=ftp://exports.example.com/{date}.csv",
+        ],
+        &["validate"],
+    );
     out.expect_code(2).stderr_has(&[
+        "storepulse.toml: datasets.ads.http.url",
         "storepulse.toml: timezone",
         "Mars/Olympus",
         "pii",

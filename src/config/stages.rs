@@ -1,16 +1,17 @@
 //! The last step of loading: the sections other stages own (`[tiers]`,
-//! `[smtp]`, `[daemon]` and every job's `[checks]`) are built by those
+//! `[smtp]`, `[daemon]`, a dataset's `[http]` and every job's `[checks]`) are built by those
 //! stages' own config types here, so one load reports their problems with
 //! everyone else's, each with its file and key, before any work starts.
 //!
 //! Secrets are not looked up: whether `password_env` names a set variable is
 //! a question for the moment mail is sent, not for the files.
 
-use super::{Config, ConfigErrors, section};
+use super::{Config, ConfigErrors, SourceKind, section};
 use crate::check::{ChecksConfig, RawChecks};
 use crate::compute::tiers::TiersRaw;
 use crate::deliver::SmtpConfigRaw;
 use crate::schedule::RawDaemon;
+use crate::source::http;
 
 pub(super) fn check(config: &Config, errors: &mut ConfigErrors) {
     let file = &config.file;
@@ -36,6 +37,17 @@ pub(super) fn check(config: &Config, errors: &mut ConfigErrors) {
     {
         for p in problems {
             errors.push(file, p.key, p.message);
+        }
+    }
+    for (dataset, dc) in &config.datasets {
+        if let SourceKind::Http(table) = &dc.source {
+            let key = format!("datasets.{}.http", dataset.name());
+            let no_secrets = |_: &str| Some("set".to_string());
+            if let Err(problems) =
+                http::build_with_env(table, file, &key, config.timezone, &no_secrets)
+            {
+                errors.0.extend(problems.0);
+            }
         }
     }
     for job in config.jobs.values() {
