@@ -131,6 +131,12 @@ fn readme_command_rerun_and_corrected_reexport() {
         (gross / Decimal::from(buyers)).round_dp(6)
     );
 
+    // The exports of one shop agree: orders' gross sales are the traffic
+    // workbook's 支付金额 to the cent.
+    let rec = support::check(&s, "reconciliation.orders_traffic");
+    assert_eq!(rec["level"], "pass", "{rec}");
+    assert_eq!(rec["observed"].as_f64(), Some(0.0), "{rec}");
+
     // Running the same job again ingests nothing and changes no count.
     let before = ws.counts();
     assert_eq!(before["orders"], ws.orders_per_day().values().sum::<i64>());
