@@ -105,7 +105,7 @@ fn undecodable_bytes_are_refused() {
     assert!(matches!(e, ParseError::Encoding { .. }), "{e:?}");
     assert_eq!(
         e.to_string(),
-        "undecodable.csv: not readable text: neither UTF-8 nor GB18030 (invalid byte sequence at byte 77)"
+        "undecodable.csv: not readable text: neither UTF-8 nor GB18030 (invalid byte sequence at line 2, byte 77)"
     );
 }
 

@@ -49,6 +49,7 @@ pub fn load_str(path: &Path, text: &str, overrides: &[Override]) -> Result<Confi
     let raw: RawGlobal = deserialize(&table, path, "", &mut errors).unwrap_or_default();
     let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let config = build(path, &dir, raw, &mut errors);
+    super::stages::check(&config, &mut errors);
     errors.into_result(config)
 }
 

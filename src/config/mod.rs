@@ -9,13 +9,16 @@
 //!
 //! Sections that belong to another stage (`smtp`, `tiers`, `daemon`, a job's
 //! `checks`, a dataset's `http`) are carried as TOML tables and built by that
-//! stage's own config types, which report their problems the same way.
+//! stage's own config types, which report their problems the same way; the
+//! last step of loading (`stages`) has them do so, so a load lists those
+//! problems too.
 
 mod build;
 mod error;
 mod overrides;
 mod raw;
 pub mod section;
+mod stages;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -408,10 +408,19 @@ impl<'a> Engine<'a> {
             );
         }
         if self.report.invalid_total > 0 {
+            // The first one in full (file, line, column, reason), so the log
+            // alone says where to look; the rest are in the file's report.
+            let first = self
+                .report
+                .invalid
+                .first()
+                .map(ToString::to_string)
+                .unwrap_or_default();
             tracing::warn!(
                 file = self.file,
                 invalid = self.report.invalid_total,
                 rejected = self.report.rows_rejected,
+                first = %first,
                 "invalid values"
             );
         }

@@ -14,6 +14,14 @@ use super::text::{self, SniffError, TextSource};
 use super::{Format, ParseOptions, ParseReport};
 use crate::model::Record;
 
+/// The 1-based line holding byte `offset` of the sniffed prefix.
+fn line_at(prefix: &[u8], offset: usize) -> usize {
+    1 + prefix[..offset.min(prefix.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+}
+
 pub(crate) fn parse_text<R: Read>(
     prefix: Vec<u8>,
     at_eof: bool,
@@ -30,7 +38,8 @@ pub(crate) fn parse_text<R: Read>(
         SniffError::Undecodable { offset } => ParseError::Encoding {
             file: file.to_string(),
             detail: format!(
-                "not readable text: neither UTF-8 nor GB18030 (invalid byte sequence at byte {offset})"
+                "not readable text: neither UTF-8 nor GB18030 (invalid byte sequence at line {}, byte {offset})",
+                line_at(&prefix, offset)
             ),
         },
     })?;
@@ -112,7 +121,13 @@ pub(crate) fn parse_text<R: Read>(
                 return Ok(true);
             }
             let more = reader.read_record(rec).map_err(|e| csv_error(file, e))?;
-            *line = rec.position().map_or(0, |p| p.line());
+            // Counted like the header window's rows: the csv reader's own
+            // count is off for CRLF text and for a last row without a line
+            // break, and asking the source also frees the line offsets it
+            // keeps (they would otherwise pile up for the whole file).
+            if more {
+                *line = start_line(reader, rec);
+            }
             Ok::<bool, ParseError>(more)
         };
     let mut cur = 0;

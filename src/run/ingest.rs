@@ -119,8 +119,16 @@ pub fn ingest_inbox(
             let Some(hashed) = changed_group(&group, &registered)? else {
                 continue;
             };
-            let had_rows = group.iter().any(|f| registered.contains_key(&f.rel));
-            let result = ingest_group(config, store, dataset, date, &hashed);
+            // Files once registered for this day but no longer in the inbox
+            // lose their rows with the day; they must not stay listed.
+            let gone: Vec<&str> = registered
+                .values()
+                .filter(|r| r.date == Some(date) && !group.iter().any(|f| f.rel == r.path))
+                .map(|r| r.path.as_str())
+                .collect();
+            let had_rows =
+                !gone.is_empty() || group.iter().any(|f| registered.contains_key(&f.rel));
+            let result = ingest_group(config, store, dataset, date, &hashed, &gone);
             match result {
                 Ok(reports) => {
                     if had_rows {
@@ -199,29 +207,49 @@ fn ingest_group(
     dataset: Dataset,
     date: NaiveDate,
     files: &[(InboxFile, String)],
+    gone: &[&str],
 ) -> Result<Vec<FileReport>, RunError> {
     let dc = config.dataset(dataset);
     let mut ing = store.begin_ingest(dataset, config.timezone)?;
     ing.clear_day(date)?;
+    for path in gone {
+        ing.forget_file(path)?;
+    }
     let mut seen_sha = HashSet::new();
     let mut keys = KeyTracker::new(dataset);
     let mut reports = Vec::new();
     for (file, sha) in files {
         if !seen_sha.insert(sha.clone()) {
             info!(dataset = %dataset, file = %file.rel, "same content as another file of the day; read once");
+            // Registered (with no rows of its own) so that the next run sees
+            // it as known and does not re-read the day for it.
+            ing.register_file(&FileMeta {
+                date: Some(date),
+                path: file.rel.clone(),
+                size: file.size,
+                mtime: DateTime::<Utc>::from_timestamp(file.mtime, 0).unwrap_or_default(),
+                sha256: sha.clone(),
+                rows: 0,
+                rejected: 0,
+                ingested_at: Utc::now(),
+                archive: None,
+            })?;
             continue;
         }
         let archived = archive_file(&config.archive, dataset, Some(date), sha, &file.path)?;
         let opts = parse_options(config, dc, &file.rel);
         let mut rows = 0u64;
         let mut outside = 0u64;
+        let mut first_outside = None;
         let mut store_err = None;
         let parsed = parse::parse_path(&file.path, &opts, &mut |rec: Record| {
             if store_err.is_some() {
                 return;
             }
-            if ing.day_of(&rec, Some(date)) != Some(date) {
+            let day = ing.day_of(&rec, Some(date));
+            if day != Some(date) {
                 outside += 1;
+                first_outside.get_or_insert((rec.row, day));
                 return;
             }
             keys.see(&rec);
@@ -233,6 +261,21 @@ fn ingest_group(
         .map_err(|e| RunError::Parse(Box::new(e)))?;
         if let Some(e) = store_err {
             return Err(e.into());
+        }
+        // Every row dated elsewhere: the export of another day under this
+        // day's name. Storing it would wipe the day, so the file is refused
+        // and the transaction (with the cleared day) is dropped.
+        if rows == 0
+            && let Some((row, day)) = first_outside
+        {
+            let first = day.map_or_else(|| "no date".to_string(), |d| d.to_string());
+            return Err(RunError::MissingInput {
+                dataset: dataset.name().to_string(),
+                message: format!(
+                    "{}: a file for the wrong date: all {outside} row(s) are dated outside {date} (line {row}: {first})",
+                    file.rel
+                ),
+            });
         }
         let report = file_report(
             dataset,

@@ -384,6 +384,23 @@ impl Ingest<'_> {
         Ok(())
     }
 
+    /// Unregisters a file whose rows are gone (its day was replaced by a
+    /// group it is no longer part of), with its report, in this transaction.
+    pub fn forget_file(&mut self, path: &str) -> Result<(), StoreError> {
+        let dataset = self.dataset.name();
+        self.conn
+            .prepare_cached(&format!(
+                "DELETE FROM {FILES} WHERE dataset = ?1 AND path = ?2"
+            ))
+            .and_then(|mut s| s.execute((dataset, path)))
+            .ctx(FILES, "forget")?;
+        self.conn
+            .prepare_cached("DELETE FROM file_reports WHERE dataset = ?1 AND path = ?2")
+            .and_then(|mut s| s.execute((dataset, path)))
+            .ctx("file_reports", "forget")?;
+        Ok(())
+    }
+
     /// Records a source file as ingested, in the same transaction as its
     /// rows. A path registered before is overwritten.
     pub fn register_file(&mut self, meta: &FileMeta) -> Result<(), StoreError> {
