@@ -88,10 +88,17 @@ pub fn load_config(cli: &Cli) -> Result<Config, ConfigErrors> {
 
 /// Prints an error and its whole `source()` chain to stderr.
 pub fn print_error(err: &(dyn std::error::Error + 'static)) {
-    eprintln!("error: {err}");
+    let mut last = err.to_string();
+    eprintln!("error: {last}");
     let mut cur = err.source();
     while let Some(e) = cur {
-        eprintln!("  caused by: {e}");
+        // Many messages already end with their cause's text; saying it
+        // twice reads like two problems.
+        let text = e.to_string();
+        if !last.contains(&text) {
+            eprintln!("  caused by: {text}");
+        }
+        last = text;
         cur = e.source();
     }
 }

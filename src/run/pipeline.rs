@@ -82,10 +82,16 @@ fn ledger_status(o: Outcome) -> &'static str {
 /// The error and its causes on one line, for the ledger.
 pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
+    let mut last = text.clone();
     let mut cur = e.source();
     while let Some(s) = cur {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
+        let next = s.to_string();
+        // Skip a cause the message already quotes.
+        if !last.contains(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        last = next;
         cur = s.source();
     }
     text
@@ -412,13 +418,12 @@ fn dataset_inputs(
             .filter(|(d, _)| period.contains(**d))
             .map(|(_, n)| *n)
             .sum();
+        // Days with no export are left out of the baseline rather than
+        // counted as 0: a shop's first week must not drag the median down
+        // so far that a partial export passes.
         let trailing_counts: Vec<u64> = (1..=7)
-            .map(|i| {
-                counts
-                    .get(&(period.start - Days::new(i)))
-                    .copied()
-                    .unwrap_or(0)
-            })
+            .filter_map(|i| counts.get(&(period.start - Days::new(i))).copied())
+            .filter(|n| *n > 0)
             .collect();
         let mut input = DatasetInput {
             dataset,

@@ -2,19 +2,18 @@
 //! running: each stage's own config sections, rules and templates, every
 //! problem with its file and key.
 //!
-//! `config::load` has already checked the global file and the job files'
-//! shapes; this adds what only the stages know (check thresholds, tier
-//! settings and segment coverage, SMTP, schedules, HTTP sources, report
-//! layouts and email templates).
+//! `config::load` has already built every section (check thresholds, tier
+//! settings, SMTP, daemon, HTTP sources); this adds what needs more than the
+//! files: segment-rule coverage, cron expressions with the job's other
+//! scheduling keys, that HTTP secrets exist, email templates, report
+//! layouts and labels.
 
-use crate::check::{ChecksConfig, RawChecks};
-use crate::config::{Config, ConfigErrors, section};
+use crate::config::{Config, ConfigErrors};
 
 /// Every problem in `config` beyond its shape; empty when a run can go.
 pub fn validate(config: &Config) -> ConfigErrors {
     let mut errors = ConfigErrors::default();
     validate_tiers(config, &mut errors);
-    validate_checks(config, &mut errors);
     super::scheduled::validate_schedules(config, &mut errors);
     super::fetch::validate_http(config, &mut errors);
     super::deliver::validate_delivery(config, &mut errors);
@@ -91,20 +90,5 @@ fn validate_tiers(config: &Config, errors: &mut ConfigErrors) {
                 cells.join(", ")
             ),
         );
-    }
-}
-
-fn validate_checks(config: &Config, errors: &mut ConfigErrors) {
-    for job in config.jobs.values() {
-        let Some(raw): Option<RawChecks> =
-            section::deserialize(&job.checks, &job.file, "checks", errors)
-        else {
-            continue;
-        };
-        if let Err(problems) = ChecksConfig::build(&raw) {
-            for p in problems {
-                errors.push(&job.file, p.key, p.message);
-            }
-        }
     }
 }
