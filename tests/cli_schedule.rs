@@ -245,7 +245,7 @@ fn daemon_and_catch_up_refuse_a_bad_daemon_section_before_touching_state() {
     let unknown = install.run(&["--set", "daemon.port=9750", "daemon"]);
     assert_eq!(unknown.status.code(), Some(2));
     assert!(
-        stderr(&unknown).contains("storepulse.toml: daemon: unknown field `port`"),
+        stderr(&unknown).contains("storepulse.toml: daemon.port: unknown field `port`"),
         "{}",
         stderr(&unknown)
     );

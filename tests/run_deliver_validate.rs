@@ -17,7 +17,7 @@ fn install(dir: &Path, global: &str) -> config::Config {
     }
     let path = dir.join("storepulse.toml");
     std::fs::write(&path, global).unwrap();
-    config::load(&path, &[]).unwrap_or_else(|e| panic!("{e}"))
+    config::load_unchecked(&path, &[]).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn problems(config: &config::Config) -> Vec<(String, String, String)> {

@@ -185,18 +185,29 @@ fn backfill(config: &Config, name: &str, from: NaiveDate, to: NaiveDate, no_send
         Err(code) => return code,
     };
     let cancel = CancellationToken::new();
-    let mut period = Period::containing(job.period, from);
+    let first = Period::containing(job.period, from);
+    let periods: Vec<Period> = std::iter::successors(Some(first), |p| Some(p.next()))
+        .take_while(|p| p.start <= to)
+        .collect();
+    let mut progress = super::progress::Progress::new("backfill", periods.len());
     let mut worst = exit::OK;
-    while period.start <= to {
+    for period in periods {
         let mut opts = RunOptions::new(Utc::now());
         opts.no_send = no_send;
-        let code = report_run(rt.block_on(run::run_job(config, job, period, &opts, &cancel)));
+        let result = rt.block_on(run::run_job(config, job, period, &opts, &cancel));
+        let code = match (&result, progress.is_bar()) {
+            // With a bar on screen only problems get a line of their own.
+            (Ok(run), true) => run.exit_code(),
+            _ => report_run(result),
+        };
+        progress.tick(&period.to_string());
         worst = worst.max(code);
         if code >= exit::USAGE {
+            progress.finish();
             return code;
         }
-        period = period.next();
     }
+    progress.finish();
     worst
 }
 
@@ -208,21 +219,37 @@ fn import(config: &Config, dataset: Dataset, files: &[PathBuf]) -> u8 {
             return e.exit_code();
         }
     };
-    match run::ingest::import_files(config, &mut store, dataset, files, config.timezone) {
-        Ok(reports) => {
-            for r in reports {
-                eprintln!(
-                    "{}: {} rows, {} rejected, {} duplicate keys",
-                    r.file, r.rows, r.rejected, r.duplicates_total
-                );
+    let mut progress = super::progress::Progress::new("import", files.len());
+    for file in files {
+        let result = run::ingest::import_files(
+            config,
+            &mut store,
+            dataset,
+            std::slice::from_ref(file),
+            config.timezone,
+        );
+        progress.tick(&file.display().to_string());
+        match result {
+            Ok(reports) => {
+                for r in reports {
+                    if progress.is_bar() {
+                        eprintln!();
+                    }
+                    eprintln!(
+                        "{}: {} rows, {} rejected, {} duplicate keys",
+                        r.file, r.rows, r.rejected, r.duplicates_total
+                    );
+                }
             }
-            exit::OK
-        }
-        Err(e) => {
-            print_error(&e);
-            e.exit_code()
+            Err(e) => {
+                progress.finish();
+                print_error(&e);
+                return e.exit_code();
+            }
         }
     }
+    progress.finish();
+    exit::OK
 }
 
 fn history(config: &Config, job: Option<&str>, limit: usize) -> u8 {

@@ -8,6 +8,7 @@
 mod args;
 mod commands;
 mod outbox;
+mod progress;
 mod scheduling;
 
 use std::path::PathBuf;

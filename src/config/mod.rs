@@ -28,7 +28,7 @@ use chrono_tz::Tz;
 use crate::model::{Dataset, TrafficType};
 use crate::period::PeriodKind;
 
-pub use build::{load, load_str};
+pub use build::{load, load_str, load_str_unchecked, load_unchecked};
 pub use error::{ConfigError, ConfigErrors};
 pub use overrides::Override;
 

@@ -23,8 +23,11 @@ pub(super) fn check(config: &Config, errors: &mut ConfigErrors) {
             errors.push(file, p.key, p.message);
         }
     }
+    // Unknown keys always count; completeness only when mail is sent
+    // (outbox-only needs no server).
     if let Some(table) = &config.smtp
         && let Some(raw) = section::deserialize::<SmtpConfigRaw>(table, file, "smtp", errors)
+        && config.delivery == super::DeliveryMode::Smtp
         && let Err(problems) = raw.build_with_env(config.dir(), |_| Some("set".to_string()))
     {
         for p in problems {
@@ -50,6 +53,7 @@ pub(super) fn check(config: &Config, errors: &mut ConfigErrors) {
             }
         }
     }
+    crate::run::scheduled::validate_schedules(config, errors);
     for job in config.jobs.values() {
         if let Some(raw) =
             section::deserialize::<RawChecks>(&job.checks, &job.file, "checks", errors)

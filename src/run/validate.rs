@@ -4,8 +4,7 @@
 //!
 //! `config::load` has already built every section (check thresholds, tier
 //! settings, SMTP, daemon, HTTP sources); this adds what needs more than the
-//! files: segment-rule coverage, cron expressions with the job's other
-//! scheduling keys, that HTTP secrets exist, email templates, report
+//! files: segment-rule coverage, that HTTP secrets exist, email templates, report
 //! layouts and labels.
 
 use crate::config::{Config, ConfigErrors};
@@ -14,7 +13,6 @@ use crate::config::{Config, ConfigErrors};
 pub fn validate(config: &Config) -> ConfigErrors {
     let mut errors = ConfigErrors::default();
     validate_tiers(config, &mut errors);
-    super::scheduled::validate_schedules(config, &mut errors);
     super::fetch::validate_http(config, &mut errors);
     super::deliver::validate_delivery(config, &mut errors);
     validate_reports(config, &mut errors);
