@@ -24,6 +24,10 @@ use crate::model::{Dataset, FieldKind, FieldSpec, Record, Value};
 
 const FILES: &str = "ingested_files";
 
+/// Page cache of a bulk load, in KiB: enough for the unique index of a
+/// year of orders (~10 M keys) to stay in memory while it grows.
+const BULK_CACHE_KIB: i64 = 1024 * 1024;
+
 /// What is recorded about an ingested file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileMeta {
@@ -118,6 +122,18 @@ impl Store {
         .transpose()
     }
 
+    /// About how many rows `dataset`'s table holds: its largest rowid, a
+    /// B-tree descent rather than a count, enough to judge whether a load
+    /// is large next to the table (see [`Store::begin_bulk_ingest`]).
+    pub fn approx_rows(&self, dataset: Dataset) -> Result<u64, StoreError> {
+        let table = table_name(dataset);
+        let n: Option<i64> = self
+            .conn
+            .query_row(&format!("SELECT max(rowid) FROM {table}"), [], |r| r.get(0))
+            .ctx(table, "estimate rows")?;
+        Ok(n.map_or(0, |n| u64::try_from(n).unwrap_or(0)))
+    }
+
     /// Starts writing `dataset`: one transaction, held until
     /// [`Ingest::commit`]; dropping the `Ingest` rolls it back. `tz` is the
     /// shop's zone, which dates orders by their creation time.
@@ -141,10 +157,23 @@ impl Store {
     fn begin(&mut self, dataset: Dataset, tz: Tz, bulk: bool) -> Result<Ingest<'_>, StoreError> {
         let table = table_name(dataset);
         let conn: &Connection = &self.conn;
+        let restore_cache_size = if bulk {
+            let size: i64 = conn
+                .query_row("PRAGMA cache_size", [], |r| r.get(0))
+                .ctx(table, "read cache size")?;
+            Some(size)
+        } else {
+            None
+        };
         conn.execute_batch("BEGIN IMMEDIATE")
             .ctx(table, "begin ingest")?;
         let prepared = (|| {
             let deferred = if bulk {
+                // The unique index still takes one insert per row at a random
+                // place; a page cache holding all of it saves spilling and
+                // re-reading pages for every row.
+                conn.execute_batch(&format!("PRAGMA cache_size = -{BULK_CACHE_KIB}"))
+                    .ctx(table, "grow cache for bulk load")?;
                 defer_indexes(conn, dataset)?
             } else {
                 Vec::new()
@@ -160,6 +189,7 @@ impl Store {
                 if let Err(rb) = conn.execute_batch("ROLLBACK") {
                     tracing::error!(dataset = %dataset, error = %rb, "ingest rollback failed");
                 }
+                restore_cache(conn, dataset, restore_cache_size);
                 return Err(e);
             }
         };
@@ -171,6 +201,7 @@ impl Store {
             insert,
             fields: stored_fields(dataset),
             date_index: date_column_field(dataset).and_then(|f| dataset.field_index(f)),
+            created_index: dataset.field_index("created_at"),
             source_index: (dataset == Dataset::Traffic)
                 .then(|| dataset.field_index("source"))
                 .flatten(),
@@ -184,7 +215,17 @@ impl Store {
             },
             open: true,
             deferred,
+            restore_cache_size,
         })
+    }
+}
+
+/// Puts the page cache back to `size` (SQLite's `cache_size` value) after a
+/// bulk load; failing only costs memory, so it is logged, not returned.
+fn restore_cache(conn: &Connection, dataset: Dataset, size: Option<i64>) {
+    let Some(size) = size else { return };
+    if let Err(e) = conn.execute_batch(&format!("PRAGMA cache_size = {size}")) {
+        tracing::warn!(dataset = %dataset, error = %e, "page cache not restored after bulk load");
     }
 }
 
@@ -259,6 +300,8 @@ pub struct Ingest<'s> {
     fields: Vec<(usize, &'static FieldSpec)>,
     /// The record's `date` field, stored as `day`.
     date_index: Option<usize>,
+    /// An order's `created_at`, which decides its day.
+    created_index: Option<usize>,
     /// Traffic's `source`, whose shop-total spellings are stored as NULL.
     source_index: Option<usize>,
     /// The last day's text form: records arrive grouped by day.
@@ -267,6 +310,8 @@ pub struct Ingest<'s> {
     open: bool,
     /// `CREATE INDEX` statements of indexes dropped for a bulk load.
     deferred: Vec<String>,
+    /// The page cache size a bulk load replaced, put back when it ends.
+    restore_cache_size: Option<i64>,
 }
 
 impl Ingest<'_> {
@@ -280,7 +325,7 @@ impl Ingest<'_> {
     pub fn day_of(&self, rec: &Record, file_date: Option<NaiveDate>) -> Option<NaiveDate> {
         match self.dataset {
             Dataset::Orders => {
-                let i = self.dataset.field_index("created_at")?;
+                let i = self.created_index?;
                 rec.get(i)
                     .as_datetime()
                     .map(|t| t.with_timezone(&self.tz).date_naive())
@@ -431,6 +476,7 @@ impl Ingest<'_> {
             .execute_batch("COMMIT")
             .ctx(self.table, "commit")?;
         self.open = false;
+        restore_cache(self.conn, self.dataset, self.restore_cache_size.take());
         tracing::debug!(
             dataset = %self.dataset,
             rows_written = self.summary.rows_written,
@@ -460,6 +506,7 @@ impl Drop for Ingest<'_> {
                 tracing::debug!(dataset = %self.dataset, "ingest rolled back");
             }
         }
+        restore_cache(self.conn, self.dataset, self.restore_cache_size.take());
     }
 }
 
@@ -490,4 +537,79 @@ fn to_bind<'a>(spec: &FieldSpec, value: &'a Value) -> Result<BindValue<'a>, Stri
         Date => BindValue::Owned(date_to_text(value.as_date().ok_or_else(wrong)?)),
         DateTime => BindValue::Int(instant_to_i64(value.as_datetime().ok_or_else(wrong)?)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal::Decimal;
+
+    const SHANGHAI: Tz = chrono_tz::Asia::Shanghai;
+
+    /// A service row of `day` for `agent`, every other field filled in.
+    fn service(day: NaiveDate, agent: &str, row: u64) -> Record {
+        let values = Dataset::Service
+            .fields()
+            .iter()
+            .map(|f| match (f.name, f.kind) {
+                ("date", _) => Value::Date(day),
+                ("agent", _) => Value::Text(agent.to_owned()),
+                (_, FieldKind::Int) => Value::Int(3),
+                (_, FieldKind::Money | FieldKind::Number | FieldKind::Ratio) => {
+                    Value::Decimal(Decimal::new(5, 1))
+                }
+                _ => Value::Missing,
+            })
+            .collect();
+        Record { row, values }
+    }
+
+    fn cache_size(store: &Store) -> i64 {
+        store
+            .conn
+            .query_row("PRAGMA cache_size", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn approx_rows_follows_what_the_table_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        assert_eq!(store.approx_rows(Dataset::Service).unwrap(), 0);
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let mut ing = store.begin_ingest(Dataset::Service, SHANGHAI).unwrap();
+        for (i, agent) in ["小王", "小李", "小张"].into_iter().enumerate() {
+            ing.insert(day, &service(day, agent, i as u64 + 2), "s.txt")
+                .unwrap();
+        }
+        ing.commit().unwrap();
+        assert_eq!(store.approx_rows(Dataset::Service).unwrap(), 3);
+        assert_eq!(store.approx_rows(Dataset::Orders).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_bulk_ingest_puts_the_page_cache_back_on_commit_and_on_rollback() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let normal = cache_size(&store);
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        {
+            let mut ing = store.begin_bulk_ingest(Dataset::Service, SHANGHAI).unwrap();
+            ing.insert(day, &service(day, "小王", 2), "s.txt").unwrap();
+            assert_eq!(
+                ing.conn
+                    .query_row("PRAGMA cache_size", [], |r| r.get::<_, i64>(0))
+                    .unwrap(),
+                -BULK_CACHE_KIB
+            );
+        }
+        assert_eq!(cache_size(&store), normal, "after rollback");
+        assert_eq!(store.approx_rows(Dataset::Service).unwrap(), 0);
+
+        let mut ing = store.begin_bulk_ingest(Dataset::Service, SHANGHAI).unwrap();
+        ing.insert(day, &service(day, "小王", 2), "s.txt").unwrap();
+        ing.commit().unwrap();
+        assert_eq!(cache_size(&store), normal, "after commit");
+        assert_eq!(store.approx_rows(Dataset::Service).unwrap(), 1);
+    }
 }
