@@ -19,7 +19,10 @@ use super::codec::{
     instant_to_i64, instant_to_ns, is_shop_total_source, money_to_i64,
 };
 use super::error::{Context, StoreError};
-use super::schema::{date_column_field, deferrable_indexes, insert_sql, stored_fields, table_name};
+use super::schema::{
+    date_column_field, deferrable_indexes, deferrable_unique_indexes, insert_sql, stored_fields,
+    table_name,
+};
 use crate::model::{Dataset, FieldKind, FieldSpec, Record, Value};
 
 const FILES: &str = "ingested_files";
@@ -229,12 +232,22 @@ fn restore_cache(conn: &Connection, dataset: Dataset, size: Option<i64>) {
     }
 }
 
-/// Drops the dataset's deferrable indexes, returning the statements that
-/// rebuild them.
-fn defer_indexes(conn: &Connection, dataset: Dataset) -> Result<Vec<String>, StoreError> {
+/// An index dropped for a bulk load: the statement that rebuilds it, and
+/// for a unique index the columns it keys on.
+struct DeferredIndex {
+    sql: String,
+    unique_key: Option<&'static str>,
+}
+
+/// Drops the dataset's deferrable indexes, returning how to rebuild them.
+fn defer_indexes(conn: &Connection, dataset: Dataset) -> Result<Vec<DeferredIndex>, StoreError> {
     let table = table_name(dataset);
+    let plain = deferrable_indexes(dataset).iter().map(|n| (*n, None));
+    let unique = deferrable_unique_indexes(dataset)
+        .iter()
+        .map(|(n, cols)| (*n, Some(*cols)));
     let mut deferred = Vec::new();
-    for name in deferrable_indexes(dataset) {
+    for (name, unique_key) in plain.chain(unique) {
         let sql: Option<String> = conn
             .query_row(
                 "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1",
@@ -246,9 +259,43 @@ fn defer_indexes(conn: &Connection, dataset: Dataset) -> Result<Vec<String>, Sto
         let Some(sql) = sql else { continue };
         conn.execute_batch(&format!("DROP INDEX {name}"))
             .ctx(table, "drop index for bulk load")?;
-        deferred.push(sql);
+        deferred.push(DeferredIndex { sql, unique_key });
     }
     Ok(deferred)
+}
+
+/// Rebuilds an index dropped for a bulk load. Without its unique index the
+/// load's `INSERT OR REPLACE` kept rows it would have replaced; if the
+/// build finds such keys, every row but the last written of each key
+/// (rowids grow with each insert) goes, as the replace would have done.
+fn rebuild_index(
+    conn: &Connection,
+    table: &'static str,
+    ix: &DeferredIndex,
+) -> Result<(), StoreError> {
+    let first = conn.execute_batch(&ix.sql);
+    let (Err(e), Some(cols)) = (&first, ix.unique_key) else {
+        return first.ctx(table, "rebuild index after bulk load");
+    };
+    if e.sqlite_error_code() != Some(rusqlite::ErrorCode::ConstraintViolation) {
+        return first.ctx(table, "rebuild index after bulk load");
+    }
+    let removed = conn
+        .execute(
+            &format!(
+                "DELETE FROM {table} WHERE rowid NOT IN \
+                 (SELECT max(rowid) FROM {table} GROUP BY {cols})"
+            ),
+            [],
+        )
+        .ctx(table, "drop replaced rows after bulk load")?;
+    tracing::debug!(
+        table,
+        removed,
+        "rows replaced by later rows of the bulk load"
+    );
+    conn.execute_batch(&ix.sql)
+        .ctx(table, "rebuild index after bulk load")
 }
 
 fn read_file_row(dataset: Dataset, r: &Row<'_>) -> Result<RegisteredFile, StoreError> {
@@ -308,8 +355,8 @@ pub struct Ingest<'s> {
     day_text: Option<(NaiveDate, String)>,
     summary: IngestSummary,
     open: bool,
-    /// `CREATE INDEX` statements of indexes dropped for a bulk load.
-    deferred: Vec<String>,
+    /// Indexes dropped for a bulk load.
+    deferred: Vec<DeferredIndex>,
     /// The page cache size a bulk load replaced, put back when it ends.
     restore_cache_size: Option<i64>,
 }
@@ -467,10 +514,12 @@ impl Ingest<'_> {
 
     /// Makes everything written visible at once.
     pub fn commit(mut self) -> Result<IngestSummary, StoreError> {
-        for sql in std::mem::take(&mut self.deferred) {
-            self.conn
-                .execute_batch(&sql)
-                .ctx(self.table, "rebuild index after bulk load")?;
+        // Unique indexes first: removing replaced rows is cheaper before
+        // the other indexes are back.
+        let mut deferred = std::mem::take(&mut self.deferred);
+        deferred.sort_by_key(|ix| ix.unique_key.is_none());
+        for ix in &deferred {
+            rebuild_index(self.conn, self.table, ix)?;
         }
         self.conn
             .execute_batch("COMMIT")
@@ -562,6 +611,107 @@ mod tests {
             })
             .collect();
         Record { row, values }
+    }
+
+    fn order(id: &str, created: &str, amount: i64, row: u64) -> Record {
+        let values = Dataset::Orders
+            .fields()
+            .iter()
+            .map(|f| match f.name {
+                "order_id" => Value::Text(id.to_owned()),
+                "member_id" => Value::Text("m1".to_owned()),
+                "created_at" => Value::DateTime(created.parse().unwrap()),
+                "status" => Value::Text("paid".to_owned()),
+                "paid_amount" => Value::Decimal(Decimal::new(amount, 0)),
+                _ => Value::Missing,
+            })
+            .collect();
+        Record { row, values }
+    }
+
+    fn orders(store: &Store) -> Vec<(String, String, i64)> {
+        let mut stmt = store
+            .conn
+            .prepare("SELECT order_id, day, paid_amount FROM orders ORDER BY order_id")
+            .unwrap();
+        stmt.query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? / 10_000))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    }
+
+    fn has_index(conn: &Connection, name: &str) -> bool {
+        conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?1",
+            [name],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap()
+            == 1
+    }
+
+    #[test]
+    fn a_bulk_load_keeps_the_later_row_of_a_key_as_replacing_would() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let d21 = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        let d22 = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let mut ing = store.begin_ingest(Dataset::Orders, SHANGHAI).unwrap();
+        ing.insert(d21, &order("X", "2026-11-21T02:00:00Z", 1, 2), "a.csv")
+            .unwrap();
+        ing.insert(d21, &order("Y", "2026-11-21T03:00:00Z", 2, 3), "a.csv")
+            .unwrap();
+        ing.commit().unwrap();
+
+        // X comes again on another day, and Z twice in the load itself.
+        let mut ing = store.begin_bulk_ingest(Dataset::Orders, SHANGHAI).unwrap();
+        ing.clear_day(d22).unwrap();
+        for (id, amount, row) in [("X", 10, 2), ("Z", 20, 3), ("Z", 30, 4)] {
+            ing.insert(
+                d22,
+                &order(id, "2026-11-22T02:00:00Z", amount, row),
+                "b.csv",
+            )
+            .unwrap();
+        }
+        ing.commit().unwrap();
+        assert_eq!(
+            orders(&store),
+            vec![
+                ("X".to_owned(), "2026-11-22".to_owned(), 10),
+                ("Y".to_owned(), "2026-11-21".to_owned(), 2),
+                ("Z".to_owned(), "2026-11-22".to_owned(), 30),
+            ]
+        );
+        assert!(has_index(&store.conn, "orders_order_id"));
+        assert!(has_index(&store.conn, "orders_member_paid"));
+        // The rebuilt index is unique again: a plain insert replaces.
+        let mut ing = store.begin_ingest(Dataset::Orders, SHANGHAI).unwrap();
+        ing.insert(d22, &order("Z", "2026-11-22T02:00:00Z", 40, 5), "c.csv")
+            .unwrap();
+        ing.commit().unwrap();
+        assert_eq!(
+            orders(&store)[2],
+            ("Z".to_owned(), "2026-11-22".to_owned(), 40)
+        );
+        assert_eq!(orders(&store).len(), 3);
+    }
+
+    #[test]
+    fn a_bulk_load_rolled_back_restores_the_unique_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let d22 = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        {
+            let mut ing = store.begin_bulk_ingest(Dataset::Orders, SHANGHAI).unwrap();
+            assert!(!has_index(ing.conn, "orders_order_id"));
+            ing.insert(d22, &order("X", "2026-11-22T02:00:00Z", 1, 2), "b.csv")
+                .unwrap();
+        }
+        assert!(has_index(&store.conn, "orders_order_id"));
+        assert!(orders(&store).is_empty());
     }
 
     fn cache_size(store: &Store) -> i64 {
