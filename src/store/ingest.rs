@@ -19,10 +19,17 @@ use super::codec::{
     instant_to_i64, instant_to_ns, is_shop_total_source, money_to_i64,
 };
 use super::error::{Context, StoreError};
-use super::schema::{date_column_field, deferrable_indexes, insert_sql, stored_fields, table_name};
+use super::schema::{
+    date_column_field, deferrable_indexes, deferrable_unique_indexes, insert_sql, stored_fields,
+    table_name,
+};
 use crate::model::{Dataset, FieldKind, FieldSpec, Record, Value};
 
 const FILES: &str = "ingested_files";
+
+/// Page cache of a bulk load, in KiB: enough for the unique index of a
+/// year of orders (~10 M keys) to stay in memory while it grows.
+const BULK_CACHE_KIB: i64 = 1024 * 1024;
 
 /// What is recorded about an ingested file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,6 +125,18 @@ impl Store {
         .transpose()
     }
 
+    /// About how many rows `dataset`'s table holds: its largest rowid, a
+    /// B-tree descent rather than a count, enough to judge whether a load
+    /// is large next to the table (see [`Store::begin_bulk_ingest`]).
+    pub fn approx_rows(&self, dataset: Dataset) -> Result<u64, StoreError> {
+        let table = table_name(dataset);
+        let n: Option<i64> = self
+            .conn
+            .query_row(&format!("SELECT max(rowid) FROM {table}"), [], |r| r.get(0))
+            .ctx(table, "estimate rows")?;
+        Ok(n.map_or(0, |n| u64::try_from(n).unwrap_or(0)))
+    }
+
     /// Starts writing `dataset`: one transaction, held until
     /// [`Ingest::commit`]; dropping the `Ingest` rolls it back. `tz` is the
     /// shop's zone, which dates orders by their creation time.
@@ -141,10 +160,23 @@ impl Store {
     fn begin(&mut self, dataset: Dataset, tz: Tz, bulk: bool) -> Result<Ingest<'_>, StoreError> {
         let table = table_name(dataset);
         let conn: &Connection = &self.conn;
+        let restore_cache_size = if bulk {
+            let size: i64 = conn
+                .query_row("PRAGMA cache_size", [], |r| r.get(0))
+                .ctx(table, "read cache size")?;
+            Some(size)
+        } else {
+            None
+        };
         conn.execute_batch("BEGIN IMMEDIATE")
             .ctx(table, "begin ingest")?;
         let prepared = (|| {
             let deferred = if bulk {
+                // The unique index still takes one insert per row at a random
+                // place; a page cache holding all of it saves spilling and
+                // re-reading pages for every row.
+                conn.execute_batch(&format!("PRAGMA cache_size = -{BULK_CACHE_KIB}"))
+                    .ctx(table, "grow cache for bulk load")?;
                 defer_indexes(conn, dataset)?
             } else {
                 Vec::new()
@@ -160,6 +192,7 @@ impl Store {
                 if let Err(rb) = conn.execute_batch("ROLLBACK") {
                     tracing::error!(dataset = %dataset, error = %rb, "ingest rollback failed");
                 }
+                restore_cache(conn, dataset, restore_cache_size);
                 return Err(e);
             }
         };
@@ -171,6 +204,7 @@ impl Store {
             insert,
             fields: stored_fields(dataset),
             date_index: date_column_field(dataset).and_then(|f| dataset.field_index(f)),
+            created_index: dataset.field_index("created_at"),
             source_index: (dataset == Dataset::Traffic)
                 .then(|| dataset.field_index("source"))
                 .flatten(),
@@ -184,16 +218,36 @@ impl Store {
             },
             open: true,
             deferred,
+            restore_cache_size,
         })
     }
 }
 
-/// Drops the dataset's deferrable indexes, returning the statements that
-/// rebuild them.
-fn defer_indexes(conn: &Connection, dataset: Dataset) -> Result<Vec<String>, StoreError> {
+/// Puts the page cache back to `size` (SQLite's `cache_size` value) after a
+/// bulk load; failing only costs memory, so it is logged, not returned.
+fn restore_cache(conn: &Connection, dataset: Dataset, size: Option<i64>) {
+    let Some(size) = size else { return };
+    if let Err(e) = conn.execute_batch(&format!("PRAGMA cache_size = {size}")) {
+        tracing::warn!(dataset = %dataset, error = %e, "page cache not restored after bulk load");
+    }
+}
+
+/// An index dropped for a bulk load: the statement that rebuilds it, and
+/// for a unique index the columns it keys on.
+struct DeferredIndex {
+    sql: String,
+    unique_key: Option<&'static str>,
+}
+
+/// Drops the dataset's deferrable indexes, returning how to rebuild them.
+fn defer_indexes(conn: &Connection, dataset: Dataset) -> Result<Vec<DeferredIndex>, StoreError> {
     let table = table_name(dataset);
+    let plain = deferrable_indexes(dataset).iter().map(|n| (*n, None));
+    let unique = deferrable_unique_indexes(dataset)
+        .iter()
+        .map(|(n, cols)| (*n, Some(*cols)));
     let mut deferred = Vec::new();
-    for name in deferrable_indexes(dataset) {
+    for (name, unique_key) in plain.chain(unique) {
         let sql: Option<String> = conn
             .query_row(
                 "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1",
@@ -205,9 +259,43 @@ fn defer_indexes(conn: &Connection, dataset: Dataset) -> Result<Vec<String>, Sto
         let Some(sql) = sql else { continue };
         conn.execute_batch(&format!("DROP INDEX {name}"))
             .ctx(table, "drop index for bulk load")?;
-        deferred.push(sql);
+        deferred.push(DeferredIndex { sql, unique_key });
     }
     Ok(deferred)
+}
+
+/// Rebuilds an index dropped for a bulk load. Without its unique index the
+/// load's `INSERT OR REPLACE` kept rows it would have replaced; if the
+/// build finds such keys, every row but the last written of each key
+/// (rowids grow with each insert) goes, as the replace would have done.
+fn rebuild_index(
+    conn: &Connection,
+    table: &'static str,
+    ix: &DeferredIndex,
+) -> Result<(), StoreError> {
+    let first = conn.execute_batch(&ix.sql);
+    let (Err(e), Some(cols)) = (&first, ix.unique_key) else {
+        return first.ctx(table, "rebuild index after bulk load");
+    };
+    if e.sqlite_error_code() != Some(rusqlite::ErrorCode::ConstraintViolation) {
+        return first.ctx(table, "rebuild index after bulk load");
+    }
+    let removed = conn
+        .execute(
+            &format!(
+                "DELETE FROM {table} WHERE rowid NOT IN \
+                 (SELECT max(rowid) FROM {table} GROUP BY {cols})"
+            ),
+            [],
+        )
+        .ctx(table, "drop replaced rows after bulk load")?;
+    tracing::debug!(
+        table,
+        removed,
+        "rows replaced by later rows of the bulk load"
+    );
+    conn.execute_batch(&ix.sql)
+        .ctx(table, "rebuild index after bulk load")
 }
 
 fn read_file_row(dataset: Dataset, r: &Row<'_>) -> Result<RegisteredFile, StoreError> {
@@ -259,14 +347,18 @@ pub struct Ingest<'s> {
     fields: Vec<(usize, &'static FieldSpec)>,
     /// The record's `date` field, stored as `day`.
     date_index: Option<usize>,
+    /// An order's `created_at`, which decides its day.
+    created_index: Option<usize>,
     /// Traffic's `source`, whose shop-total spellings are stored as NULL.
     source_index: Option<usize>,
     /// The last day's text form: records arrive grouped by day.
     day_text: Option<(NaiveDate, String)>,
     summary: IngestSummary,
     open: bool,
-    /// `CREATE INDEX` statements of indexes dropped for a bulk load.
-    deferred: Vec<String>,
+    /// Indexes dropped for a bulk load.
+    deferred: Vec<DeferredIndex>,
+    /// The page cache size a bulk load replaced, put back when it ends.
+    restore_cache_size: Option<i64>,
 }
 
 impl Ingest<'_> {
@@ -280,7 +372,7 @@ impl Ingest<'_> {
     pub fn day_of(&self, rec: &Record, file_date: Option<NaiveDate>) -> Option<NaiveDate> {
         match self.dataset {
             Dataset::Orders => {
-                let i = self.dataset.field_index("created_at")?;
+                let i = self.created_index?;
                 rec.get(i)
                     .as_datetime()
                     .map(|t| t.with_timezone(&self.tz).date_naive())
@@ -439,15 +531,18 @@ impl Ingest<'_> {
 
     /// Makes everything written visible at once.
     pub fn commit(mut self) -> Result<IngestSummary, StoreError> {
-        for sql in std::mem::take(&mut self.deferred) {
-            self.conn
-                .execute_batch(&sql)
-                .ctx(self.table, "rebuild index after bulk load")?;
+        // Unique indexes first: removing replaced rows is cheaper before
+        // the other indexes are back.
+        let mut deferred = std::mem::take(&mut self.deferred);
+        deferred.sort_by_key(|ix| ix.unique_key.is_none());
+        for ix in &deferred {
+            rebuild_index(self.conn, self.table, ix)?;
         }
         self.conn
             .execute_batch("COMMIT")
             .ctx(self.table, "commit")?;
         self.open = false;
+        restore_cache(self.conn, self.dataset, self.restore_cache_size.take());
         tracing::debug!(
             dataset = %self.dataset,
             rows_written = self.summary.rows_written,
@@ -477,6 +572,7 @@ impl Drop for Ingest<'_> {
                 tracing::debug!(dataset = %self.dataset, "ingest rolled back");
             }
         }
+        restore_cache(self.conn, self.dataset, self.restore_cache_size.take());
     }
 }
 
@@ -507,4 +603,180 @@ fn to_bind<'a>(spec: &FieldSpec, value: &'a Value) -> Result<BindValue<'a>, Stri
         Date => BindValue::Owned(date_to_text(value.as_date().ok_or_else(wrong)?)),
         DateTime => BindValue::Int(instant_to_i64(value.as_datetime().ok_or_else(wrong)?)),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal::Decimal;
+
+    const SHANGHAI: Tz = chrono_tz::Asia::Shanghai;
+
+    /// A service row of `day` for `agent`, every other field filled in.
+    fn service(day: NaiveDate, agent: &str, row: u64) -> Record {
+        let values = Dataset::Service
+            .fields()
+            .iter()
+            .map(|f| match (f.name, f.kind) {
+                ("date", _) => Value::Date(day),
+                ("agent", _) => Value::Text(agent.to_owned()),
+                (_, FieldKind::Int) => Value::Int(3),
+                (_, FieldKind::Money | FieldKind::Number | FieldKind::Ratio) => {
+                    Value::Decimal(Decimal::new(5, 1))
+                }
+                _ => Value::Missing,
+            })
+            .collect();
+        Record { row, values }
+    }
+
+    fn order(id: &str, created: &str, amount: i64, row: u64) -> Record {
+        let values = Dataset::Orders
+            .fields()
+            .iter()
+            .map(|f| match f.name {
+                "order_id" => Value::Text(id.to_owned()),
+                "member_id" => Value::Text("m1".to_owned()),
+                "created_at" => Value::DateTime(created.parse().unwrap()),
+                "status" => Value::Text("paid".to_owned()),
+                "paid_amount" => Value::Decimal(Decimal::new(amount, 0)),
+                _ => Value::Missing,
+            })
+            .collect();
+        Record { row, values }
+    }
+
+    fn orders(store: &Store) -> Vec<(String, String, i64)> {
+        let mut stmt = store
+            .conn
+            .prepare("SELECT order_id, day, paid_amount FROM orders ORDER BY order_id")
+            .unwrap();
+        stmt.query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? / 10_000))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    }
+
+    fn has_index(conn: &Connection, name: &str) -> bool {
+        conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = ?1",
+            [name],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap()
+            == 1
+    }
+
+    #[test]
+    fn a_bulk_load_keeps_the_later_row_of_a_key_as_replacing_would() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let d21 = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
+        let d22 = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let mut ing = store.begin_ingest(Dataset::Orders, SHANGHAI).unwrap();
+        ing.insert(d21, &order("X", "2026-11-21T02:00:00Z", 1, 2), "a.csv")
+            .unwrap();
+        ing.insert(d21, &order("Y", "2026-11-21T03:00:00Z", 2, 3), "a.csv")
+            .unwrap();
+        ing.commit().unwrap();
+
+        // X comes again on another day, and Z twice in the load itself.
+        let mut ing = store.begin_bulk_ingest(Dataset::Orders, SHANGHAI).unwrap();
+        ing.clear_day(d22).unwrap();
+        for (id, amount, row) in [("X", 10, 2), ("Z", 20, 3), ("Z", 30, 4)] {
+            ing.insert(
+                d22,
+                &order(id, "2026-11-22T02:00:00Z", amount, row),
+                "b.csv",
+            )
+            .unwrap();
+        }
+        ing.commit().unwrap();
+        assert_eq!(
+            orders(&store),
+            vec![
+                ("X".to_owned(), "2026-11-22".to_owned(), 10),
+                ("Y".to_owned(), "2026-11-21".to_owned(), 2),
+                ("Z".to_owned(), "2026-11-22".to_owned(), 30),
+            ]
+        );
+        assert!(has_index(&store.conn, "orders_order_id"));
+        assert!(has_index(&store.conn, "orders_member_paid"));
+        // The rebuilt index is unique again: a plain insert replaces.
+        let mut ing = store.begin_ingest(Dataset::Orders, SHANGHAI).unwrap();
+        ing.insert(d22, &order("Z", "2026-11-22T02:00:00Z", 40, 5), "c.csv")
+            .unwrap();
+        ing.commit().unwrap();
+        assert_eq!(
+            orders(&store)[2],
+            ("Z".to_owned(), "2026-11-22".to_owned(), 40)
+        );
+        assert_eq!(orders(&store).len(), 3);
+    }
+
+    #[test]
+    fn a_bulk_load_rolled_back_restores_the_unique_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let d22 = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        {
+            let mut ing = store.begin_bulk_ingest(Dataset::Orders, SHANGHAI).unwrap();
+            assert!(!has_index(ing.conn, "orders_order_id"));
+            ing.insert(d22, &order("X", "2026-11-22T02:00:00Z", 1, 2), "b.csv")
+                .unwrap();
+        }
+        assert!(has_index(&store.conn, "orders_order_id"));
+        assert!(orders(&store).is_empty());
+    }
+
+    fn cache_size(store: &Store) -> i64 {
+        store
+            .conn
+            .query_row("PRAGMA cache_size", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn approx_rows_follows_what_the_table_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        assert_eq!(store.approx_rows(Dataset::Service).unwrap(), 0);
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let mut ing = store.begin_ingest(Dataset::Service, SHANGHAI).unwrap();
+        for (i, agent) in ["小王", "小李", "小张"].into_iter().enumerate() {
+            ing.insert(day, &service(day, agent, i as u64 + 2), "s.txt")
+                .unwrap();
+        }
+        ing.commit().unwrap();
+        assert_eq!(store.approx_rows(Dataset::Service).unwrap(), 3);
+        assert_eq!(store.approx_rows(Dataset::Orders).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_bulk_ingest_puts_the_page_cache_back_on_commit_and_on_rollback() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let normal = cache_size(&store);
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        {
+            let mut ing = store.begin_bulk_ingest(Dataset::Service, SHANGHAI).unwrap();
+            ing.insert(day, &service(day, "小王", 2), "s.txt").unwrap();
+            assert_eq!(
+                ing.conn
+                    .query_row("PRAGMA cache_size", [], |r| r.get::<_, i64>(0))
+                    .unwrap(),
+                -BULK_CACHE_KIB
+            );
+        }
+        assert_eq!(cache_size(&store), normal, "after rollback");
+        assert_eq!(store.approx_rows(Dataset::Service).unwrap(), 0);
+
+        let mut ing = store.begin_bulk_ingest(Dataset::Service, SHANGHAI).unwrap();
+        ing.insert(day, &service(day, "小王", 2), "s.txt").unwrap();
+        ing.commit().unwrap();
+        assert_eq!(cache_size(&store), normal, "after commit");
+        assert_eq!(store.approx_rows(Dataset::Service).unwrap(), 1);
+    }
 }

@@ -60,6 +60,9 @@ pub(crate) const SQL_UNPAID_CREATED: &str = concat!(
 pub(crate) const SQL_ITEMS_PAID: &str = "SELECT i.order_id, i.sku_id, i.title, i.quantity, \
      i.unit_price, i.file, i.\"row\" FROM orders o JOIN order_items i ON i.order_id = o.order_id \
      WHERE o.paid_at >= ?1 AND o.paid_at < ?2 ORDER BY o.paid_at, i.order_id, i.\"row\"";
+pub(crate) const SQL_UNITS_PAID: &str = "SELECT i.sku_id, sum(i.quantity) \
+     FROM orders o JOIN order_items i ON i.order_id = o.order_id \
+     WHERE o.paid_at >= ?1 AND o.paid_at < ?2 GROUP BY i.sku_id";
 pub(crate) const SQL_TRAFFIC: &str = "SELECT day, source, visitors, page_views, bounce_rate, \
      avg_stay_seconds, cart_users, order_buyers, paying_buyers, paid_amount, new_followers, \
      file, \"row\" FROM traffic WHERE day >= ?1 AND day < ?2 ORDER BY day, source";
@@ -280,6 +283,44 @@ impl Store {
         })
     }
 
+    /// Units per SKU on the order lines of orders paid in `[start, end)`:
+    /// what summing [`Store::items_for_paid_orders_between`] gives, summed
+    /// in the database, so a week of lines is not built as facts (titles,
+    /// sources) only to be added up.
+    pub fn units_by_sku_paid_between(
+        &self,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<HashMap<String, i64>, StoreError> {
+        let pairs = self.collect("order_items", SQL_UNITS_PAID, range(start, end), |c| {
+            Ok((c.get::<String>(0)?, c.get::<i64>(1)?))
+        })?;
+        Ok(pairs.into_iter().collect())
+    }
+
+    /// Runs `f`, a series of lookups, in one read transaction when none is
+    /// open: each statement outside a transaction takes and drops the WAL
+    /// read lock on its own, which costs more than a small lookup itself.
+    fn in_read_transaction<T>(
+        &self,
+        table: &'static str,
+        f: impl FnOnce() -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if !self.conn.is_autocommit() {
+            return f();
+        }
+        self.conn
+            .execute_batch("BEGIN DEFERRED")
+            .ctx(table, "begin read")?;
+        let out = f();
+        // Nothing was written: ending the transaction cannot lose anything,
+        // and a failure to end it is reported only if `f` succeeded.
+        let end = self.conn.execute_batch("COMMIT").ctx(table, "end read");
+        let out = out?;
+        end?;
+        Ok(out)
+    }
+
     /// Traffic rows of the days in `[day_start, day_end)`, the shop-total
     /// row (source `None`) first within each day.
     pub fn traffic_between(
@@ -384,22 +425,24 @@ impl Store {
         as_of: NaiveDate,
         skus: &[String],
     ) -> Result<HashMap<String, Decimal>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(SQL_LATEST_COST_ONE)
-            .ctx("products", "unit cost")?;
-        let as_of = date_to_text(as_of);
-        let mut out = HashMap::new();
-        for sku in skus {
-            let cost: Option<i64> = stmt
-                .query_row(rusqlite::params![sku, as_of], |r| r.get(0))
-                .optional()
+        self.in_read_transaction("products", || {
+            let mut stmt = self
+                .conn
+                .prepare_cached(SQL_LATEST_COST_ONE)
                 .ctx("products", "unit cost")?;
-            if let Some(cost) = cost {
-                out.insert(sku.clone(), money_from_i64(cost));
+            let as_of = date_to_text(as_of);
+            let mut out = HashMap::new();
+            for sku in skus {
+                let cost: Option<i64> = stmt
+                    .query_row(rusqlite::params![sku, as_of], |r| r.get(0))
+                    .optional()
+                    .ctx("products", "unit cost")?;
+                if let Some(cost) = cost {
+                    out.insert(sku.clone(), money_from_i64(cost));
+                }
             }
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 
     /// Every member, by member_id.
@@ -490,20 +533,22 @@ impl Store {
         &self,
         members: &[String],
     ) -> Result<HashMap<String, DateTime<Utc>>, StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare_cached(SQL_FIRST_PAID)
-            .ctx("orders", "first paid")?;
-        let mut out = HashMap::with_capacity(members.len());
-        for m in members {
-            let first: Option<i64> = stmt
-                .query_row([m], |r| r.get(0))
+        self.in_read_transaction("orders", || {
+            let mut stmt = self
+                .conn
+                .prepare_cached(SQL_FIRST_PAID)
                 .ctx("orders", "first paid")?;
-            if let Some(t) = first {
-                out.insert(m.clone(), instant_from_i64("orders", "paid_at", t)?);
+            let mut out = HashMap::with_capacity(members.len());
+            for m in members {
+                let first: Option<i64> = stmt
+                    .query_row([m], |r| r.get(0))
+                    .ctx("orders", "first paid")?;
+                if let Some(t) = first {
+                    out.insert(m.clone(), instant_from_i64("orders", "paid_at", t)?);
+                }
             }
-        }
-        Ok(out)
+            Ok(out)
+        })
     }
 
     /// The first paid order's `paid_at` over the whole history of every
@@ -579,6 +624,120 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Record, Value};
+
+    fn record(dataset: Dataset, row: u64, values: &[(&str, Value)]) -> Record {
+        let values = dataset
+            .fields()
+            .iter()
+            .map(|f| {
+                values
+                    .iter()
+                    .find(|(name, _)| *name == f.name)
+                    .map_or(Value::Missing, |(_, v)| v.clone())
+            })
+            .collect();
+        Record { row, values }
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    /// Orders A (paid in the window), B (paid the day after), C (unpaid);
+    /// lines of each.
+    fn seeded() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let tz = chrono_tz::Asia::Shanghai;
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let orders = [
+            ("A", Some("2026-11-22T03:00:00Z")),
+            ("B", Some("2026-11-23T03:00:00Z")),
+            ("C", None),
+        ];
+        let mut ing = store.begin_ingest(Dataset::Orders, tz).unwrap();
+        for (i, (id, paid)) in orders.into_iter().enumerate() {
+            let status = if paid.is_some() { "paid" } else { "unpaid" };
+            let rec = record(
+                Dataset::Orders,
+                i as u64 + 2,
+                &[
+                    ("order_id", Value::Text(id.into())),
+                    ("member_id", Value::Text("m1".into())),
+                    ("created_at", Value::DateTime(at("2026-11-22T02:00:00Z"))),
+                    (
+                        "paid_at",
+                        paid.map_or(Value::Missing, |p| Value::DateTime(at(p))),
+                    ),
+                    ("status", Value::Text(status.into())),
+                    ("paid_amount", Value::Decimal(Decimal::new(10, 0))),
+                ],
+            );
+            ing.insert(day, &rec, "o.csv").unwrap();
+        }
+        ing.commit().unwrap();
+        let lines = [
+            ("A", "S1", 2),
+            ("A", "S2", 1),
+            ("A", "S1", 3),
+            ("B", "S1", 5),
+            ("C", "S2", 7),
+        ];
+        let mut ing = store.begin_ingest(Dataset::OrderItems, tz).unwrap();
+        for (i, (order, sku, qty)) in lines.into_iter().enumerate() {
+            let rec = record(
+                Dataset::OrderItems,
+                i as u64 + 2,
+                &[
+                    ("order_id", Value::Text(order.into())),
+                    ("sku_id", Value::Text(sku.into())),
+                    ("quantity", Value::Int(qty)),
+                ],
+            );
+            ing.insert(day, &rec, "i.csv").unwrap();
+        }
+        ing.commit().unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn units_by_sku_sum_the_lines_of_orders_paid_in_the_window() {
+        let (_dir, store) = seeded();
+        let (s, e) = (at("2026-11-21T16:00:00Z"), at("2026-11-22T16:00:00Z"));
+        let units = store.units_by_sku_paid_between(s, e).unwrap();
+        let expected: HashMap<String, i64> = [("S1".to_owned(), 5), ("S2".to_owned(), 1)].into();
+        assert_eq!(units, expected);
+        let mut summed: HashMap<String, i64> = HashMap::new();
+        for i in store.items_for_paid_orders_between(s, e).unwrap() {
+            *summed.entry(i.sku_id).or_default() += i.quantity;
+        }
+        assert_eq!(units, summed);
+        let two_days = store
+            .units_by_sku_paid_between(s, at("2026-11-23T16:00:00Z"))
+            .unwrap();
+        assert_eq!(two_days.get("S1"), Some(&10));
+    }
+
+    #[test]
+    fn lookups_share_one_read_transaction_and_leave_none_open() {
+        let (_dir, store) = seeded();
+        let members = vec!["m1".to_owned(), "nobody".to_owned()];
+        let first = store.first_paid_at(&members).unwrap();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first["m1"], at("2026-11-22T03:00:00Z"));
+        assert!(store.conn.is_autocommit(), "the read transaction was ended");
+        store.conn.execute_batch("BEGIN").unwrap();
+        let costs = store
+            .unit_costs_for(NaiveDate::from_ymd_opt(2026, 11, 22).unwrap(), &members)
+            .unwrap();
+        assert!(costs.is_empty());
+        assert!(
+            !store.conn.is_autocommit(),
+            "an open transaction is left to its owner"
+        );
+        store.conn.execute_batch("COMMIT").unwrap();
+    }
 
     /// Every loader must be an index search, never a scan of the table.
     #[test]
@@ -600,6 +759,7 @@ mod tests {
             SQL_COUNT_CREATED,
             SQL_UNPAID_CREATED,
             SQL_ITEMS_PAID,
+            SQL_UNITS_PAID,
             SQL_TRAFFIC,
             SQL_PRODUCTS,
             SQL_LATEST_COST_ONE,

@@ -252,13 +252,28 @@ pub(crate) fn table_name(dataset: Dataset) -> &'static str {
 
 /// Secondary indexes a bulk ingest drops and rebuilds at commit: building
 /// an index once from sorted data beats millions of random inserts into it.
-/// Unique indexes stay (they decide replacement), and so do `day` indexes
+/// Unique indexes are in [`deferrable_unique_indexes`]; `day` indexes stay
 /// (clearing a day must not scan the table).
 pub(crate) fn deferrable_indexes(dataset: Dataset) -> &'static [&'static str] {
     match dataset {
         Dataset::Orders => &["orders_paid_at", "orders_created_at", "orders_member_paid"],
         Dataset::Products => &["products_cost"],
         Dataset::Members => &["members_joined_at"],
+        _ => &[],
+    }
+}
+
+/// Unique indexes a bulk load may drop too, with the columns they key on:
+/// datasets whose writes are `INSERT OR REPLACE`, where the later row
+/// wins. The rebuild at commit first removes the rows a later one with the
+/// same key would have replaced (see `Ingest::commit`). Members upsert on
+/// their index with a condition, so it stays.
+pub(crate) fn deferrable_unique_indexes(
+    dataset: Dataset,
+) -> &'static [(&'static str, &'static str)] {
+    match dataset {
+        Dataset::Orders => &[("orders_order_id", "order_id")],
+        Dataset::OrderItems => &[("order_items_key", "order_id, sku_id, \"row\"")],
         _ => &[],
     }
 }
