@@ -8,7 +8,6 @@
 mod support;
 
 #[path = "golden/fixture.rs"]
-#[allow(dead_code)]
 mod fixture;
 
 use std::path::Path;
