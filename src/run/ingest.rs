@@ -88,11 +88,16 @@ pub struct IngestOutcome {
 /// Ingests every new or changed inbox file dated on or before `up_to`.
 /// Problems with a file dated inside `[fatal_from, up_to]` stop the run with
 /// an input error; older files with problems are skipped with a warning.
+///
+/// Each (dataset, date) commits on its own, so `cancel` is honoured between
+/// them: a shutdown during a large first ingest stops at the next day
+/// instead of after the whole history, and what was committed stays.
 pub fn ingest_inbox(
     config: &Config,
     store: &mut Store,
     up_to: NaiveDate,
     fatal_from: NaiveDate,
+    cancel: &tokio_util::sync::CancellationToken,
 ) -> Result<IngestOutcome, RunError> {
     let mut patterns = Vec::new();
     for d in Dataset::ALL {
@@ -122,6 +127,9 @@ pub fn ingest_inbox(
         }
         let before = outcome.files.len();
         for (date, group) in groups {
+            if cancel.is_cancelled() {
+                return Err(RunError::Interrupted);
+            }
             let Some(hashed) = changed_group(&group, &registered)? else {
                 continue;
             };

@@ -127,7 +127,7 @@ async fn run_stages(
     super::fetch::fetch_http(config, job, period, opts.now, store, cancel).await?;
     // Ingest everything new up to the period end; problems with files of
     // the period itself stop the run, older ones are reported and skipped.
-    let ingested = ingest::ingest_inbox(config, store, period.last_day(), period.start)?;
+    let ingested = ingest::ingest_inbox(config, store, period.last_day(), period.start, cancel)?;
     check_cancel(cancel)?;
     let inputs = dataset_inputs(store, job, period, &ingested)?;
     require_inputs(config, job, period, &inputs)?;
