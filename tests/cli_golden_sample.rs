@@ -18,58 +18,9 @@ use support::Workspace;
 /// and their head shows order and masking as well as the whole would.
 const ROWS_PER_SHEET: usize = 120;
 
-fn mask(dump: &str) -> String {
-    let mut in_sheet = 0;
-    dump.lines()
-        .filter(|l| {
-            if l.starts_with("== ") {
-                in_sheet = 0;
-                return true;
-            }
-            in_sheet += 1;
-            in_sheet <= ROWS_PER_SHEET
-        })
-        .map(|l| {
-            if l.starts_with("生成时间 | ") || l.starts_with("Generated at | ") {
-                let key = l.split(" | ").next().unwrap_or("");
-                format!("{key} | <generated_at>")
-            } else {
-                l.to_string()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-        + "\n"
-}
-
 fn check(dir: &Path, file: &str, golden: &str) {
-    let actual = mask(&fixture::dump(&dir.join(file)));
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden/sample")
-        .join(golden);
-    if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, &actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_GOLDEN=1", path.display()));
-    if expected != actual {
-        let diff: Vec<String> = expected
-            .lines()
-            .zip(actual.lines())
-            .enumerate()
-            .filter(|(_, (a, b))| a != b)
-            .take(10)
-            .map(|(i, (a, b))| format!("line {}:\n  golden: {a}\n  actual: {b}", i + 1))
-            .collect();
-        panic!(
-            "{file}: differs from {} ({} vs {} lines)\n{}",
-            path.display(),
-            expected.lines().count(),
-            actual.lines().count(),
-            diff.join("\n")
-        );
-    }
+    let actual = fixture::mask(&fixture::dump(&dir.join(file)), ROWS_PER_SHEET);
+    fixture::check_golden(&format!("sample/{golden}"), &actual);
 }
 
 #[test]

@@ -594,3 +594,60 @@ pub fn dump(path: &std::path::Path) -> String {
     }
     out
 }
+
+/// Masks the generated-at line of the cover, the one value that changes
+/// between runs, and keeps at most `rows_per_sheet` rows of each sheet.
+pub fn mask(dump: &str, rows_per_sheet: usize) -> String {
+    let mut in_sheet = 0;
+    dump.lines()
+        .filter(|l| {
+            if l.starts_with("== ") {
+                in_sheet = 0;
+                return true;
+            }
+            in_sheet += 1;
+            in_sheet <= rows_per_sheet
+        })
+        .map(|l| {
+            if l.starts_with("生成时间 | ") || l.starts_with("Generated at | ") {
+                let key = l.split(" | ").next().unwrap_or("");
+                format!("{key} | <generated_at>")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+/// Compares `actual` with `tests/golden/<rel>`; `UPDATE_GOLDEN=1` rewrites
+/// the file instead.
+pub fn check_golden(rel: &str, actual: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(rel);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; run with UPDATE_GOLDEN=1", path.display()));
+    if expected != actual {
+        let diff: Vec<String> = expected
+            .lines()
+            .zip(actual.lines())
+            .enumerate()
+            .filter(|(_, (a, b))| a != b)
+            .take(10)
+            .map(|(i, (a, b))| format!("line {}:\n  golden: {a}\n  actual: {b}", i + 1))
+            .collect();
+        panic!(
+            "{rel}: workbook differs from {} ({} vs {} lines)\n{}",
+            path.display(),
+            expected.lines().count(),
+            actual.lines().count(),
+            diff.join("\n")
+        );
+    }
+}
