@@ -777,6 +777,12 @@ mod tests {
         checks[0].level = Level::Warn;
         checks[0].message = "ROI 0.72 低于 1".into();
         let history = BTreeMap::new();
+        let stock = super::super::pipeline::StockInputs {
+            recent_products: Vec::new(),
+            units_7d: Default::default(),
+            sales_window: Default::default(),
+            zero_seller_days: 90,
+        };
         let computed = Computed {
             config,
             job,
@@ -791,6 +797,7 @@ mod tests {
             checks: &checks,
             history: &history,
             tiers: None,
+            stock: &stock,
         };
         let folder = RunFolder::create(&f.dir.path().join("out/daily-ops/2026-11-22")).unwrap();
         let bytes = b"PK\x03\x04 stub workbook \xe8\xbf\x90".to_vec();

@@ -166,7 +166,7 @@ async fn run_stages(
             &facts.targets,
         ));
     }
-    let checks = run_checks(
+    let (checks, stock) = run_checks(
         config,
         job,
         period,
@@ -222,6 +222,7 @@ async fn run_stages(
         checks: &checks,
         history: &history,
         tiers: tier_result.as_ref(),
+        stock: &stock,
     };
 
     // Everything is written into a temporary folder first; the outbox
@@ -233,7 +234,7 @@ async fn run_stages(
         .clone()
         .unwrap_or_else(|| config.out.join(&job.name).join(period.to_string()));
     let folder = RunFolder::create(&final_dir)?;
-    let workbooks = super::report::render_workbooks(&computed, store, &folder)?;
+    let workbooks = super::report::render_workbooks(&computed, &folder)?;
     if let Some(t) = &tier_result {
         super::tiers::write_csv(folder.path(), t)?;
     }
@@ -271,6 +272,7 @@ pub(super) struct Computed<'a> {
     pub checks: &'a [CheckResult],
     pub history: &'a BTreeMap<NaiveDate, KpiSet>,
     pub tiers: Option<&'a crate::compute::tiers::TierResult>,
+    pub stock: &'a StockInputs,
 }
 
 /// Writes `summary.json` into `dir` through a temporary name, so a reader
@@ -500,7 +502,7 @@ fn run_checks(
     period: Period,
     store: &Store,
     d: CheckData<'_>,
-) -> Result<Vec<CheckResult>, RunError> {
+) -> Result<(Vec<CheckResult>, StockInputs), RunError> {
     let raw: RawChecks =
         toml::Value::Table(job.checks.clone())
             .try_into()
@@ -515,14 +517,12 @@ fn run_checks(
                 .join("; "),
         )
     })?;
-    let recent_start = period.end - Days::new(7);
-    let recent_products = store.products_between(recent_start, period.end)?;
-    let sales_window = facts::units_by_sku(store, config, recent_start, period.end)?;
+    let stock = StockInputs::load(store, config, period, cfg.zero_seller_days())?;
     let mut ci = CheckInputs::new(d.facts, d.kpis, d.inputs);
     ci.zh = config.locale == crate::config::Locale::ZhCn;
     ci.history = d.history;
-    ci.recent_products = &recent_products;
-    ci.sales_window = Some(&sales_window);
+    ci.recent_products = &stock.recent_products;
+    ci.sales_window = Some(&stock.sales_window);
     ci.previous_facts = d.previous_facts;
     if job.datasets().any(|(ds, _)| ds == Dataset::Members) && period.kind() == PeriodKind::Month {
         ci.members = Some(super::tiers::member_growth(store, config, period)?);
@@ -533,5 +533,37 @@ fn run_checks(
         ci.repurchase = Some(cycle);
     }
     let set = CheckSet::for_period(period.kind());
-    Ok(check::run_checks(&set, &cfg, &ci))
+    let results = check::run_checks(&set, &cfg, &ci);
+    Ok((results, stock))
+}
+
+/// Stock and sales inputs the checks and the warehouse sheets share,
+/// loaded once per run.
+pub(super) struct StockInputs {
+    /// Product rows of the 7 days up to the period end.
+    pub recent_products: Vec<crate::model::facts::ProductFact>,
+    /// Units sold per SKU over those 7 days, from order lines.
+    pub units_7d: std::collections::HashMap<String, i64>,
+    /// Units sold per SKU over the zero-seller window (products export).
+    pub sales_window: std::collections::HashMap<String, i64>,
+    /// Length of that window in days (`checks.zero_sellers.days`, 90).
+    pub zero_seller_days: u32,
+}
+
+impl StockInputs {
+    fn load(
+        store: &Store,
+        config: &Config,
+        period: Period,
+        zero_seller_days: u32,
+    ) -> Result<StockInputs, RunError> {
+        let recent_start = period.end - Days::new(7);
+        let window_start = period.end - Days::new(u64::from(zero_seller_days));
+        Ok(StockInputs {
+            recent_products: store.products_between(recent_start, period.end)?,
+            units_7d: facts::units_by_sku(store, config, recent_start, period.end)?,
+            sales_window: store.product_units_between(window_start, period.end)?,
+            zero_seller_days,
+        })
+    }
 }

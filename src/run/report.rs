@@ -4,17 +4,10 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use chrono::Days;
-
 use super::pipeline::Computed;
-use super::{RunError, RunFolder, facts};
+use super::{RunError, RunFolder};
 use crate::config::{ConfigErrors, Locale};
 use crate::render::{self, Labels, LayoutError, ReportData};
-use crate::store::Store;
-
-/// How long an online SKU with stock must go without a sale to be listed
-/// for clearance (SPEC §8, 清仓).
-const ZERO_SELLER_DAYS: u32 = 90;
 
 /// A workbook written for a team.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,25 +28,16 @@ fn layout_errors(errors: Vec<LayoutError>) -> RunError {
 }
 
 /// Renders every team's workbook into `folder`.
-pub fn render_workbooks(
-    run: &Computed<'_>,
-    store: &Store,
-    folder: &RunFolder,
-) -> Result<Vec<Workbook>, RunError> {
+pub fn render_workbooks(run: &Computed<'_>, folder: &RunFolder) -> Result<Vec<Workbook>, RunError> {
     let config = run.config;
     let templates = &config.templates;
     let layouts = render::load_layouts(templates).map_err(layout_errors)?;
-    let end = run.period.end;
-    let recent_start = end - Days::new(7);
-    let recent_products = store.products_between(recent_start, end)?;
-    let units_7d = facts::units_by_sku(store, config, recent_start, end)?;
-    let sales_window =
-        store.product_units_between(end - Days::new(u64::from(ZERO_SELLER_DAYS)), end)?;
+    let stock = run.stock;
     let zero_sellers = render::zero_sellers(
-        &recent_products,
+        &stock.recent_products,
         run.period.last_day(),
-        &sales_window,
-        ZERO_SELLER_DAYS,
+        &stock.sales_window,
+        stock.zero_seller_days,
         config.timezone,
     );
     let mut labels: HashMap<Locale, Labels> = HashMap::new();
@@ -87,8 +71,8 @@ pub fn render_workbooks(
             facts: run.facts,
             previous_facts: run.previous_facts,
             history: run.history,
-            recent_products: &recent_products,
-            units_by_sku_7d: &units_7d,
+            recent_products: &stock.recent_products,
+            units_by_sku_7d: &stock.units_7d,
             zero_sellers: &zero_sellers,
             tiers: run.tiers,
             max_rows: render::EXCEL_MAX_ROWS,
