@@ -94,13 +94,28 @@ fn targets_for(
         .collect())
 }
 
+/// The facts of `period` that describe its products only: what checks and
+/// sheets read of a comparison period.
+pub fn load_products(
+    store: &Store,
+    config: &Config,
+    period: Period,
+) -> Result<PeriodFacts, RunError> {
+    let mut facts = PeriodFacts::empty(period, config.timezone);
+    facts.products = store.products_between(period.start, period.end)?;
+    Ok(facts)
+}
+
 /// Daily KPI snapshots for `days`, computing (and storing) those that are
-/// missing or whose inputs were re-ingested in this run (`stale`).
+/// missing or whose inputs were re-ingested in this run (`stale`). `own` is
+/// a day whose facts and KPIs the caller already has (a day job's own
+/// day): it is stored as computed rather than loaded again.
 pub fn daily_snapshots(
     store: &mut Store,
     config: &Config,
     days: &[NaiveDate],
     stale: &BTreeSet<NaiveDate>,
+    own: Option<(&PeriodFacts, &KpiSet)>,
 ) -> Result<BTreeMap<NaiveDate, KpiSet>, RunError> {
     let (Some(first), Some(last)) = (days.iter().min(), days.iter().max()) else {
         return Ok(BTreeMap::new());
@@ -111,6 +126,8 @@ pub fn daily_snapshots(
         let cached = stored.get(day).filter(|_| !stale.contains(day)).map(|m| {
             let json: serde_json::Map<String, serde_json::Value> = m
                 .iter()
+                // Not a KPI, and the largest value of the day: not parsed.
+                .filter(|(k, _)| k.as_str() != SKU_UNITS)
                 .map(|(k, v)| {
                     let value = v
                         .as_deref()
@@ -121,12 +138,17 @@ pub fn daily_snapshots(
                 .collect();
             kpis_from_json(&serde_json::Value::Object(json))
         });
-        let set = match cached {
-            Some(set) => set,
-            None => {
+        let own = own.filter(|(f, _)| f.period == Period::day(*day));
+        let set = match (cached, own) {
+            (Some(set), _) => set,
+            (None, Some((facts, kpis))) => {
+                store.put_daily_kpis(*day, &snapshot_map(kpis, facts))?;
+                kpis.clone()
+            }
+            (None, None) => {
                 let facts = load(store, config, Period::day(*day))?;
                 let set = compute_kpis(&facts);
-                store.put_daily_kpis(*day, &snapshot_map(&set))?;
+                store.put_daily_kpis(*day, &snapshot_map(&set, &facts))?;
                 set
             }
         };
@@ -135,7 +157,13 @@ pub fn daily_snapshots(
     Ok(out)
 }
 
-fn snapshot_map(set: &KpiSet) -> BTreeMap<String, Option<String>> {
+/// The snapshot id under which a day's units per SKU are kept beside its
+/// KPIs. The KPI reader skips ids the catalogue does not know, so it never
+/// shows up as a KPI; keeping it in the same rows makes it as fresh as the
+/// KPIs and written in the same transaction.
+const SKU_UNITS: &str = "_units_by_sku";
+
+fn snapshot_map(set: &KpiSet, facts: &PeriodFacts) -> BTreeMap<String, Option<String>> {
     let json = kpis_to_json(set);
     let mut map = BTreeMap::new();
     if let serde_json::Value::Object(o) = json {
@@ -144,23 +172,60 @@ fn snapshot_map(set: &KpiSet) -> BTreeMap<String, Option<String>> {
             map.insert(k, text);
         }
     }
+    let units = serde_json::Value::Object(
+        sum_units(&facts.items)
+            .into_iter()
+            .map(|(sku, n)| (sku, serde_json::Value::from(n)))
+            .collect(),
+    );
+    map.insert(SKU_UNITS.to_string(), Some(units.to_string()));
     map
 }
 
+/// Units per SKU over order lines (the facts' lines are those of the orders
+/// paid in their period).
+fn sum_units(items: &[crate::model::facts::ItemFact]) -> BTreeMap<String, i64> {
+    let mut out: BTreeMap<String, i64> = BTreeMap::new();
+    for i in items {
+        *out.entry(i.sku_id.clone()).or_default() += i.quantity;
+    }
+    out
+}
+
 /// Units sold per SKU over `[start, end)` days, for stock cover and
-/// stock-out checks.
+/// stock-out checks: the lines of the orders paid on those days.
+///
+/// A day with a daily snapshot has its units stored with it; only days
+/// without one (or with a snapshot from before units were kept) are summed
+/// from the order lines, so a week's window costs a few stored rows rather
+/// than a lookup for every order of the week.
 pub fn units_by_sku(
     store: &Store,
     config: &Config,
     start: NaiveDate,
     end: NaiveDate,
 ) -> Result<HashMap<String, i64>, RunError> {
-    let period = Period::day(start);
-    let (s, _) = period_instants(&period, config.timezone);
-    let (_, e) = period_instants(&Period::day(end - Days::new(1)), config.timezone);
-    // Summed in SQL: a week of order lines is hundreds of thousands of rows
-    // in a large shop, and only the per-SKU totals are needed.
-    Ok(store.units_by_sku_paid_between(s, e)?)
+    let stored = store.daily_kpi_values(start, end, SKU_UNITS)?;
+    let mut out: HashMap<String, i64> = HashMap::new();
+    let mut day = start;
+    while day < end {
+        let parsed = stored
+            .get(&day)
+            .and_then(|v| v.as_deref())
+            .and_then(|text| serde_json::from_str::<BTreeMap<String, i64>>(text).ok());
+        let units = match parsed {
+            Some(units) => units.into_iter().collect(),
+            None => {
+                let (s, e) = period_instants(&Period::day(day), config.timezone);
+                store.units_by_sku_paid_between(s, e)?
+            }
+        };
+        for (sku, n) in units {
+            *out.entry(sku).or_default() += n;
+        }
+        day = day + Days::new(1);
+    }
+    Ok(out)
 }
 
 /// Reads a targets CSV (月份/month, 指标/metric, 目标/target).

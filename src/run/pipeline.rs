@@ -116,6 +116,23 @@ fn check_cancel(cancel: &CancellationToken) -> Result<(), RunError> {
     }
 }
 
+/// Logs how long each stage of a run took (`-vv`), so a slow run shows
+/// where its time went without a profiler.
+struct Stopwatch(std::time::Instant);
+
+impl Stopwatch {
+    fn start() -> Stopwatch {
+        Stopwatch(std::time::Instant::now())
+    }
+
+    fn lap(&mut self, stage: &'static str) {
+        let now = std::time::Instant::now();
+        let ms = now.duration_since(self.0).as_millis() as u64;
+        tracing::debug!(stage, ms, "stage done");
+        self.0 = now;
+    }
+}
+
 async fn run_stages(
     config: &Config,
     job: &Job,
@@ -124,17 +141,22 @@ async fn run_stages(
     cancel: &CancellationToken,
     store: &mut Store,
 ) -> Result<JobRun, RunError> {
+    let mut watch = Stopwatch::start();
     super::fetch::fetch_http(config, job, period, opts.now, store, cancel).await?;
+    watch.lap("fetch");
     // Ingest everything new up to the period end; problems with files of
     // the period itself stop the run, older ones are reported and skipped.
     let ingested = ingest::ingest_inbox(config, store, period.last_day(), period.start, cancel)?;
+    watch.lap("ingest");
     check_cancel(cancel)?;
     let inputs = dataset_inputs(store, job, period, &ingested)?;
     require_inputs(config, job, period, &inputs)?;
 
     let facts = facts::load(store, config, period)?;
     let kpis = compute_kpis(&facts);
-    let comparisons = comparison_sets(store, config, period)?;
+    watch.lap("facts");
+    let stale = stale_days(&ingested);
+    let comparisons = comparison_sets(store, config, period, &stale)?;
     let comparison = compare(
         &kpis,
         comparisons.previous.as_ref(),
@@ -145,6 +167,7 @@ async fn run_stages(
         .previous
         .as_ref()
         .and_then(|p| decompose(&kpis, p));
+    watch.lap("comparisons");
     check_cancel(cancel)?;
 
     let tier_result = if job.tiers {
@@ -152,10 +175,10 @@ async fn run_stages(
     } else {
         None
     };
+    watch.lap("tiers");
     check_cancel(cancel)?;
 
-    let stale = stale_days(&ingested);
-    let history = history_snapshots(store, config, period, &stale)?;
+    let history = history_snapshots(store, config, period, &stale, (&facts, &kpis))?;
     // Day and week jobs report month-to-date target completion, summed from
     // the daily snapshots; a month job's own totals already carry them.
     let mut kpis = kpis;
@@ -180,6 +203,7 @@ async fn run_stages(
             tiers: tier_result.as_ref(),
         },
     )?;
+    watch.lap("history and checks");
     let worst = check::worst_level(&checks);
     let outcome = match worst {
         Level::Pass => Outcome::Success,
@@ -235,14 +259,17 @@ async fn run_stages(
         .unwrap_or_else(|| config.out.join(&job.name).join(period.to_string()));
     let folder = RunFolder::create(&final_dir)?;
     let workbooks = super::report::render_workbooks(&computed, &folder)?;
+    watch.lap("workbooks");
     if let Some(t) = &tier_result {
         super::tiers::write_csv(folder.path(), t)?;
+        watch.lap("member_tiers.csv");
     }
     check_cancel(cancel)?;
     let prepared = super::deliver::prepare(&computed, store, &folder, &workbooks)?;
     summary.deliveries = prepared.deliveries();
     write_summary(folder.path(), &summary)?;
     let path = folder.commit()?;
+    watch.lap("outbox and commit");
     let deliveries = super::deliver::send(&computed, store, prepared, cancel).await?;
     if deliveries != summary.deliveries {
         summary.deliveries = deliveries;
@@ -306,6 +333,8 @@ fn stale_days(ingested: &IngestOutcome) -> BTreeSet<NaiveDate> {
 
 struct ComparisonSets {
     previous: Option<KpiSet>,
+    /// The previous period's product rows (the only facts of it that checks
+    /// and sheets read).
     previous_facts: Option<PeriodFacts>,
     week_ago: Option<KpiSet>,
     year_ago: Option<KpiSet>,
@@ -313,28 +342,35 @@ struct ComparisonSets {
 
 /// KPIs of the previous period, the same period a week earlier (daily jobs)
 /// and a year earlier, each only when the store has data for it.
+///
+/// A day's comparisons are daily snapshots, computed once per day and kept
+/// (re-computed when the day's rows change), so a daily run loads the facts
+/// of its own day only. Longer periods are computed from their facts.
 fn comparison_sets(
-    store: &Store,
+    store: &mut Store,
     config: &Config,
     period: Period,
+    stale: &BTreeSet<NaiveDate>,
 ) -> Result<ComparisonSets, RunError> {
-    let load = |p: Period| -> Result<Option<(PeriodFacts, KpiSet)>, RunError> {
+    let mut kpis_of = |p: Period| -> Result<Option<KpiSet>, RunError> {
         if !has_orders(store, p)? {
             return Ok(None);
         }
-        let f = facts::load(store, config, p)?;
-        let k = compute_kpis(&f);
-        Ok(Some((f, k)))
+        if p.kind() == PeriodKind::Day {
+            let mut days = facts::daily_snapshots(store, config, &[p.start], stale, None)?;
+            return Ok(days.remove(&p.start));
+        }
+        Ok(Some(compute_kpis(&facts::load(store, config, p)?)))
     };
-    let previous = load(period.previous())?;
+    let previous = kpis_of(period.previous())?;
     let week_ago = match period.kind() {
-        PeriodKind::Day => load(period.weeks_earlier(1))?.map(|(_, k)| k),
+        PeriodKind::Day => kpis_of(period.weeks_earlier(1))?,
         _ => None,
     };
-    let year_ago = load(period.year_earlier())?.map(|(_, k)| k);
-    let (previous_facts, previous) = match previous {
-        Some((f, k)) => (Some(f), Some(k)),
-        None => (None, None),
+    let year_ago = kpis_of(period.year_earlier())?;
+    let previous_facts = match previous {
+        Some(_) => Some(facts::load_products(store, config, period.previous())?),
+        None => None,
     };
     Ok(ComparisonSets {
         previous,
@@ -356,6 +392,7 @@ fn history_snapshots(
     config: &Config,
     period: Period,
     stale: &BTreeSet<NaiveDate>,
+    current: (&PeriodFacts, &KpiSet),
 ) -> Result<BTreeMap<NaiveDate, KpiSet>, RunError> {
     // 30 days for trends, 8 before the start for trailing baselines, and the
     // whole month for month-to-date targets.
@@ -368,7 +405,9 @@ fn history_snapshots(
         .take_while(|d| *d < period.end)
         .filter(|d| counts.get(d).copied().unwrap_or(0) > 0)
         .collect();
-    facts::daily_snapshots(store, config, &days, stale)
+    // A day job has just computed its own day: that is the day's snapshot.
+    let own = (period.kind() == PeriodKind::Day).then_some(current);
+    facts::daily_snapshots(store, config, &days, stale, own)
 }
 
 /// The file reports of every dataset the job reads, dated inside the period.

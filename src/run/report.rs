@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::pipeline::Computed;
 use super::{RunError, RunFolder};
@@ -28,6 +29,10 @@ fn layout_errors(errors: Vec<LayoutError>) -> RunError {
 }
 
 /// Renders every team's workbook into `folder`.
+///
+/// Workbooks are independent and their rendering (cell formatting and zip
+/// compression) is CPU-bound, so they are rendered on as many threads as
+/// there are cores; the result keeps the job's team order.
 pub fn render_workbooks(run: &Computed<'_>, folder: &RunFolder) -> Result<Vec<Workbook>, RunError> {
     let config = run.config;
     let templates = &config.templates;
@@ -41,7 +46,7 @@ pub fn render_workbooks(run: &Computed<'_>, folder: &RunFolder) -> Result<Vec<Wo
         config.timezone,
     );
     let mut labels: HashMap<Locale, Labels> = HashMap::new();
-    let mut out = Vec::new();
+    let mut work = Vec::new();
     for (team_id, layout_name) in &run.job.teams {
         let Some(team) = config.teams.get(team_id) else {
             continue;
@@ -55,6 +60,13 @@ pub fn render_workbooks(run: &Computed<'_>, folder: &RunFolder) -> Result<Vec<Wo
         if let std::collections::hash_map::Entry::Vacant(slot) = labels.entry(team.locale) {
             slot.insert(render::load_labels(templates, team.locale).map_err(layout_errors)?);
         }
+        work.push((team_id, team, layout));
+    }
+    let render_one = |(team_id, team, layout): &(
+        &String,
+        &crate::config::Team,
+        &render::Layout,
+    )| {
         let data = ReportData {
             shop: &config.shop,
             job: &run.job.name,
@@ -80,11 +92,43 @@ pub fn render_workbooks(run: &Computed<'_>, folder: &RunFolder) -> Result<Vec<Wo
         let wb = render::render_workbook(layout, &data, &labels[&team.locale], folder.path())
             .map_err(|e| RunError::Render(e.to_string()))?;
         tracing::debug!(team = %team_id, file = %wb.file_name, sheets = wb.sheets.len(), "workbook written");
-        out.push(Workbook {
-            team: team_id.clone(),
+        Ok(Workbook {
+            team: (*team_id).clone(),
             file_name: wb.file_name,
             path: wb.path,
-        });
+        })
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(work.len());
+    if threads <= 1 {
+        return work.iter().map(render_one).collect();
     }
-    Ok(out)
+    let next = AtomicUsize::new(0);
+    let mut done: Vec<(usize, Result<Workbook, RunError>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = work.get(i) else { break };
+                        mine.push((i, render_one(item)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| match w.join() {
+                Ok(results) => results,
+                // A panic in a renderer is a bug; carry it to the caller's
+                // thread rather than losing a workbook silently.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, wb)| wb).collect()
 }

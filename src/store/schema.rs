@@ -13,7 +13,18 @@ pub(crate) const MIGRATIONS: &[(u32, &str)] = &[
     (2, super::reports::V2),
     (3, super::schedule_state::V3),
     (4, super::http_cache::V4),
+    (5, V5),
 ];
+
+/// Version 5: the zero-seller check sums 90 days of `paid_units` per SKU;
+/// with this index that is a scan of the index alone, not a table lookup
+/// for each of the ~20 k × 90 product rows. Daily snapshots now carry the
+/// day's units per SKU; older ones are dropped so that they are computed
+/// again with them (they are a cache of the stored rows).
+const V5: &str = "
+CREATE INDEX products_units ON products (day, sku_id, paid_units);
+DELETE FROM daily_kpis;
+";
 
 /// Version 1: the datasets, the file registry, snapshots, the run ledger and
 /// the outbox.

@@ -65,6 +65,34 @@ impl Store {
         Ok(out)
     }
 
+    /// The stored value of one KPI id for each day in `[day_start,
+    /// day_end)` that has it.
+    pub fn daily_kpi_values(
+        &self,
+        day_start: NaiveDate,
+        day_end: NaiveDate,
+        kpi: &str,
+    ) -> Result<BTreeMap<NaiveDate, Option<String>>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT day, value FROM daily_kpis WHERE day >= ?1 AND day < ?2 AND kpi = ?3",
+            )
+            .ctx(KPIS, "read")?;
+        let mut rows = stmt
+            .query(params![date_to_text(day_start), date_to_text(day_end), kpi])
+            .ctx(KPIS, "read")?;
+        let mut out = BTreeMap::new();
+        while let Some(r) = rows.next().ctx(KPIS, "read")? {
+            let day: String = r.get(0).ctx(KPIS, "read")?;
+            out.insert(
+                date_from_text(KPIS, "day", &day)?,
+                r.get(1).ctx(KPIS, "read")?,
+            );
+        }
+        Ok(out)
+    }
+
     /// Replaces the member level evaluation as of `as_of`.
     pub fn put_member_levels(
         &mut self,
