@@ -38,7 +38,8 @@ pub fn load(store: &Store, config: &Config, period: Period) -> Result<PeriodFact
     let mut facts = PeriodFacts::empty(period, tz);
     facts.orders_created = store.count_orders_created_between(start, end)?;
     facts.unpaid_created = store.unpaid_orders_created_between(start, end)?;
-    facts.unit_costs = store.unit_costs_for(period.last_day(), &skus)?;
+    facts.products = store.products_between(period.start, period.end)?;
+    facts.unit_costs = unit_costs(store, period.last_day(), &skus, &facts.products)?;
     facts.first_paid_at = store.first_paid_at(&buyers)?;
     facts.orders_paid = orders_paid;
     facts.items = items;
@@ -48,11 +49,37 @@ pub fn load(store: &Store, config: &Config, period: Period) -> Result<PeriodFact
         .iter()
         .map(|(k, v)| (k.clone(), *v))
         .collect();
-    facts.products = store.products_between(period.start, period.end)?;
     facts.service = store.service_between(period.start, period.end)?;
     facts.ads = store.ads_between(period.start, period.end)?;
     facts.targets = targets_for(store, config, period)?;
     Ok(facts)
+}
+
+/// The latest unit cost on or before `last_day` of each of `skus`.
+///
+/// The products export of `last_day` itself, when it has a cost for a
+/// SKU, is that latest cost; only SKUs without one there are looked up in
+/// the history (an index seek each, which on a store of a year is a read of
+/// a cold page more often than not).
+fn unit_costs(
+    store: &Store,
+    last_day: NaiveDate,
+    skus: &[String],
+    products: &[crate::model::facts::ProductFact],
+) -> Result<HashMap<String, Decimal>, RunError> {
+    let mut costs: HashMap<String, Decimal> = products
+        .iter()
+        .filter(|p| p.date == last_day)
+        .filter_map(|p| Some((p.sku_id.clone(), p.unit_cost?)))
+        .collect();
+    let rest: Vec<String> = skus
+        .iter()
+        .filter(|s| !costs.contains_key(*s))
+        .cloned()
+        .collect();
+    costs.extend(store.unit_costs_for(last_day, &rest)?);
+    costs.retain(|sku, _| skus.binary_search(sku).is_ok());
+    Ok(costs)
 }
 
 /// Monthly targets for the months the period touches: the store's

@@ -57,12 +57,12 @@ pub(crate) const SQL_UNPAID_CREATED: &str = concat!(
     " FROM orders WHERE created_at >= ?1 AND created_at < ?2 AND status = 'unpaid' \
      ORDER BY created_at, order_id"
 );
-pub(crate) const SQL_PAID_IDS: &str =
-    "SELECT order_id FROM orders WHERE paid_at >= ?1 AND paid_at < ?2 ORDER BY paid_at, order_id";
+pub(crate) const SQL_PAID_IDS: &str = "SELECT order_id, day FROM orders \
+     WHERE paid_at >= ?1 AND paid_at < ?2 ORDER BY paid_at, order_id";
 pub(crate) const SQL_ITEMS_OF_ORDER: &str = "SELECT order_id, sku_id, title, quantity, \
      unit_price, file, \"row\" FROM order_items WHERE order_id = ?1 ORDER BY \"row\", sku_id";
-pub(crate) const SQL_UNITS_OF_ORDER: &str =
-    "SELECT sku_id, quantity FROM order_items WHERE order_id = ?1";
+pub(crate) const SQL_ITEMS_OF_DAY: &str = "SELECT order_id, sku_id, title, quantity, \
+     unit_price, file, \"row\" FROM order_items WHERE day = ?1";
 pub(crate) const SQL_TRAFFIC: &str = "SELECT day, source, visitors, page_views, bounce_rate, \
      avg_stay_seconds, cart_users, order_buyers, paying_buyers, paid_amount, new_followers, \
      file, \"row\" FROM traffic WHERE day >= ?1 AND day < ?2 ORDER BY day, source";
@@ -193,6 +193,17 @@ fn read_order(c: &Cols<'_, '_>) -> Result<OrderFact, StoreError> {
     })
 }
 
+fn read_item(c: &Cols<'_, '_>) -> Result<ItemFact, StoreError> {
+    Ok(ItemFact {
+        order_id: c.get(0)?,
+        sku_id: c.get(1)?,
+        title: c.get(2)?,
+        quantity: c.get(3)?,
+        unit_price: c.opt_money(4)?,
+        source: c.source(5)?,
+    })
+}
+
 fn read_member(c: &Cols<'_, '_>) -> Result<MemberFact, StoreError> {
     Ok(MemberFact {
         member_id: c.get(0)?,
@@ -266,93 +277,121 @@ impl Store {
     }
 
     /// The order lines of orders paid in `[start, end)`, in the order of
-    /// their orders' `paid_at` (then order id, then line).
+    /// their orders' `paid_at` (then line).
     ///
-    /// The lines are found one order at a time in order-id order rather than
-    /// by a join driven by `paid_at`: a join seeks the line index in paid
-    /// order, which is random across the whole history and so reads a new
-    /// index page for nearly every order, while ascending order ids walk the
-    /// index forwards and reuse each page for many orders.
+    /// Lines are filed under their order's day, so the lines of a period's
+    /// orders sit together in the table: for each day the orders were
+    /// created on, that day's lines are read in one range scan and those of
+    /// other orders skipped. Only orders whose lines are elsewhere (lines
+    /// filed under another day, or a day of which few orders are wanted)
+    /// are looked up one by one, in order-id order so that the lookups walk
+    /// the line index forwards. A lookup per order costs a read of a cold
+    /// index page on a large store; a day's scan reads a few hundred
+    /// adjacent pages.
     pub fn items_for_paid_orders_between(
         &self,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> Result<Vec<ItemFact>, StoreError> {
         self.in_read_transaction("order_items", || {
-            let ids = self.collect("orders", SQL_PAID_IDS, range(start, end), |c| c.get(0))?;
-            let mut sorted: Vec<(&str, usize)> = ids
+            let orders: Vec<(String, String)> =
+                self.collect("orders", SQL_PAID_IDS, range(start, end), |c| {
+                    Ok((c.get(0)?, c.get(1)?))
+                })?;
+            let position: HashMap<&str, usize> = orders
                 .iter()
                 .enumerate()
-                .map(|(i, id): (usize, &String)| (id.as_str(), i))
+                .map(|(i, (id, _))| (id.as_str(), i))
                 .collect();
-            sorted.sort_unstable();
+            let mut per_day: BTreeMap<&str, u64> = BTreeMap::new();
+            for (_, day) in &orders {
+                *per_day.entry(day.as_str()).or_default() += 1;
+            }
+            let mut lines: Vec<(usize, ItemFact)> = Vec::with_capacity(orders.len() * 3 / 2);
+            let mut found = vec![false; orders.len()];
+            for (day, wanted) in per_day {
+                if !self.worth_scanning(day, wanted)? {
+                    continue;
+                }
+                let mut stmt = self
+                    .conn
+                    .prepare_cached(SQL_ITEMS_OF_DAY)
+                    .ctx("order_items", "prepare")?;
+                let mut rows = stmt.query([day]).ctx("order_items", "query")?;
+                while let Some(row) = rows.next().ctx("order_items", "read")? {
+                    let id = row
+                        .get_ref(0)
+                        .and_then(|v| v.as_str().map_err(Into::into))
+                        .ctx("order_items", "read")?;
+                    let Some(&i) = position.get(id) else { continue };
+                    found[i] = true;
+                    lines.push((
+                        i,
+                        read_item(&Cols {
+                            row,
+                            table: "order_items",
+                        })?,
+                    ));
+                }
+            }
+            let mut rest: Vec<(&str, usize)> = orders
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !found[*i])
+                .map(|(i, (id, _))| (id.as_str(), i))
+                .collect();
+            rest.sort_unstable();
             let mut stmt = self
                 .conn
                 .prepare_cached(SQL_ITEMS_OF_ORDER)
                 .ctx("order_items", "prepare")?;
-            let mut lines: Vec<(usize, ItemFact)> = Vec::with_capacity(ids.len() * 3 / 2);
-            for (id, position) in sorted {
+            for (id, i) in rest {
                 let mut rows = stmt.query([id]).ctx("order_items", "query")?;
                 while let Some(row) = rows.next().ctx("order_items", "read")? {
-                    let c = Cols {
-                        row,
-                        table: "order_items",
-                    };
                     lines.push((
-                        position,
-                        ItemFact {
-                            order_id: c.get(0)?,
-                            sku_id: c.get(1)?,
-                            title: c.get(2)?,
-                            quantity: c.get(3)?,
-                            unit_price: c.opt_money(4)?,
-                            source: c.source(5)?,
-                        },
+                        i,
+                        read_item(&Cols {
+                            row,
+                            table: "order_items",
+                        })?,
                     ));
                 }
             }
-            // Stable: lines of one order keep their row order.
-            lines.sort_by_key(|(position, _)| *position);
+            lines.sort_by(|(a, x), (b, y)| {
+                a.cmp(b)
+                    .then(x.source.row.cmp(&y.source.row))
+                    .then_with(|| x.sku_id.cmp(&y.sku_id))
+            });
             Ok(lines.into_iter().map(|(_, item)| item).collect())
         })
     }
 
+    /// Whether reading all of `day`'s order lines is cheaper than looking
+    /// up `wanted` orders one by one: a scan reads every line of the day
+    /// (cheap, adjacent), a lookup costs about as much as reading a few
+    /// dozen adjacent lines.
+    fn worth_scanning(&self, day: &str, wanted: u64) -> Result<bool, StoreError> {
+        const LINES_PER_LOOKUP: u64 = 32;
+        let lines: u64 = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM order_items WHERE day = ?1")
+            .and_then(|mut s| s.query_row([day], |r| r.get(0)))
+            .ctx("order_items", "count day")?;
+        Ok(lines > 0 && lines <= wanted.saturating_mul(LINES_PER_LOOKUP))
+    }
+
     /// Units per SKU on the order lines of orders paid in `[start, end)`:
-    /// what summing [`Store::items_for_paid_orders_between`] gives, summed
-    /// without building facts (titles, sources) only to add them up, and
-    /// looked up in order-id order for the reason given there.
+    /// what summing [`Store::items_for_paid_orders_between`] gives.
     pub fn units_by_sku_paid_between(
         &self,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> Result<HashMap<String, i64>, StoreError> {
-        self.in_read_transaction("order_items", || {
-            let mut ids: Vec<String> =
-                self.collect("orders", SQL_PAID_IDS, range(start, end), |c| c.get(0))?;
-            ids.sort_unstable();
-            let mut stmt = self
-                .conn
-                .prepare_cached(SQL_UNITS_OF_ORDER)
-                .ctx("order_items", "prepare")?;
-            let mut out: HashMap<String, i64> = HashMap::new();
-            for id in &ids {
-                let mut rows = stmt.query([id]).ctx("order_items", "query")?;
-                while let Some(row) = rows.next().ctx("order_items", "read")? {
-                    let sku = row
-                        .get_ref(0)
-                        .and_then(|v| v.as_str().map_err(Into::into))
-                        .ctx("order_items", "read")?;
-                    let quantity: i64 = row.get(1).ctx("order_items", "read")?;
-                    match out.get_mut(sku) {
-                        Some(n) => *n += quantity,
-                        None => {
-                            out.insert(sku.to_string(), quantity);
-                        }
-                    }
-                }
-            }
-            Ok(out)
-        })
+        let mut out: HashMap<String, i64> = HashMap::new();
+        for item in self.items_for_paid_orders_between(start, end)? {
+            *out.entry(item.sku_id).or_default() += item.quantity;
+        }
+        Ok(out)
     }
 
     /// Runs `f`, a series of lookups, in one read transaction when none is
@@ -758,6 +797,76 @@ mod tests {
         (dir, store)
     }
 
+    /// Lines filed under their order's day are found by the day's scan,
+    /// lines filed under another day by a lookup, and the result is the
+    /// same either way: every line of every order paid in the window, in
+    /// paid order, and nothing of orders paid outside it.
+    #[test]
+    fn order_lines_are_found_whichever_day_they_are_filed_under() {
+        let (_dir, mut store) = seeded();
+        let tz = chrono_tz::Asia::Shanghai;
+        // Order D, paid in the window like A, with its lines filed under a
+        // later day (an undated import on another day).
+        let mut ing = store.begin_ingest(Dataset::Orders, tz).unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let rec = record(
+            Dataset::Orders,
+            9,
+            &[
+                ("order_id", Value::Text("D".into())),
+                ("member_id", Value::Text("m2".into())),
+                ("created_at", Value::DateTime(at("2026-11-22T01:00:00Z"))),
+                ("paid_at", Value::DateTime(at("2026-11-22T01:30:00Z"))),
+                ("status", Value::Text("paid".into())),
+                ("paid_amount", Value::Decimal(Decimal::new(10, 0))),
+            ],
+        );
+        ing.insert(day, &rec, "o2.csv").unwrap();
+        ing.commit().unwrap();
+        let mut ing = store.begin_ingest(Dataset::OrderItems, tz).unwrap();
+        let later = NaiveDate::from_ymd_opt(2026, 11, 30).unwrap();
+        for (row, sku, qty) in [(2, "S3", 4), (3, "S1", 1)] {
+            let rec = record(
+                Dataset::OrderItems,
+                row,
+                &[
+                    ("order_id", Value::Text("D".into())),
+                    ("sku_id", Value::Text(sku.into())),
+                    ("quantity", Value::Int(qty)),
+                ],
+            );
+            ing.insert(later, &rec, "i2.csv").unwrap();
+        }
+        ing.commit().unwrap();
+        let (s, e) = (at("2026-11-21T16:00:00Z"), at("2026-11-22T16:00:00Z"));
+        let got: Vec<(String, String, i64)> = store
+            .items_for_paid_orders_between(s, e)
+            .unwrap()
+            .into_iter()
+            .map(|i| (i.order_id, i.sku_id, i.quantity))
+            .collect();
+        let line = |o: &str, s: &str, q| (o.to_owned(), s.to_owned(), q);
+        assert_eq!(
+            got,
+            vec![
+                // D was paid first (01:30 UTC), then A (03:00 UTC).
+                line("D", "S3", 4),
+                line("D", "S1", 1),
+                line("A", "S1", 2),
+                line("A", "S2", 1),
+                line("A", "S1", 3),
+            ]
+        );
+        let units = store.units_by_sku_paid_between(s, e).unwrap();
+        let expected: HashMap<String, i64> = [
+            ("S1".to_owned(), 6),
+            ("S2".to_owned(), 1),
+            ("S3".to_owned(), 4),
+        ]
+        .into();
+        assert_eq!(units, expected);
+    }
+
     #[test]
     fn units_by_sku_sum_the_lines_of_orders_paid_in_the_window() {
         let (_dir, store) = seeded();
@@ -817,7 +926,7 @@ mod tests {
             SQL_UNPAID_CREATED,
             SQL_PAID_IDS,
             SQL_ITEMS_OF_ORDER,
-            SQL_UNITS_OF_ORDER,
+            SQL_ITEMS_OF_DAY,
             SQL_TRAFFIC,
             SQL_PRODUCTS,
             SQL_LATEST_COST_ONE,
