@@ -226,6 +226,71 @@ fn import_splits_a_multi_day_orders_export_by_day() {
     assert_eq!(ws.counts(), before);
 }
 
+/// Undated order lines are filed under their order's day, so two line
+/// files imported on the same day keep each other's lines, and only lines
+/// of orders the store does not have go under the day of the import.
+#[test]
+fn imported_order_lines_are_filed_under_their_orders_days() {
+    let ws = Workspace::new();
+    let days = ["2026-11-18", "2026-11-19"];
+    // Both days' orders in one file, then each day's lines in its own file.
+    let mut orders = String::new();
+    for (i, d) in days.iter().enumerate() {
+        let t = read_gbk(&orders_file(&sample_inbox(), d));
+        let body: Vec<&str> = t.lines().skip(usize::from(i > 0)).collect();
+        orders.push_str(&body.join("\n"));
+        orders.push('\n');
+    }
+    let file = ws.path().join("orders_2days.csv");
+    std::fs::write(&file, &orders).unwrap();
+    ws.run(&["import", "orders", file.to_str().unwrap()])
+        .expect_code(0);
+    let mut expected = BTreeMap::new();
+    for d in days {
+        let name = format!("ExportOrderDetailList{}.csv", d.replace('-', ""));
+        let text = read_gbk(&sample_inbox().join(d).join(&name));
+        let lines = csv_records(&text).len() as i64 - 1;
+        assert!(lines > 100, "{name}: {lines} lines");
+        expected.insert(d.to_string(), lines);
+        let copy = ws.path().join(&name);
+        std::fs::write(&copy, &text).unwrap();
+        ws.run(&["import", "order_items", copy.to_str().unwrap()])
+            .expect_code(0);
+    }
+    // One line of an order the store does not have.
+    let stray = ws.path().join("stray_lines.csv");
+    std::fs::write(
+        &stray,
+        "订单编号,标题,价格,购买数量,商家编码\nNOSUCHORDER,x,1.00,1,SKU-X\n",
+    )
+    .unwrap();
+    ws.run(&["import", "order_items", stray.to_str().unwrap()])
+        .expect_code(0);
+    let conn = rusqlite::Connection::open(ws.state()).unwrap();
+    let per_day: BTreeMap<String, i64> = conn
+        .prepare(
+            "SELECT day, count(*) FROM order_items WHERE order_id <> 'NOSUCHORDER' GROUP BY day",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(per_day, expected);
+    let stray_day: String = conn
+        .query_row(
+            "SELECT day FROM order_items WHERE order_id = 'NOSUCHORDER'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Shanghai)
+        .date_naive()
+        .to_string();
+    assert_eq!(stray_day, today);
+}
+
 #[test]
 fn validate_passes_the_shipped_config() {
     let ws = Workspace::new();

@@ -27,7 +27,7 @@ use crate::parse::{self, ParseOptions, ParseReport};
 use crate::source::archive::{archive_file, sha256_file};
 use crate::source::inbox::{self, InboxFile};
 use crate::source::pattern::DatePattern;
-use crate::store::{FileMeta, RegisteredFile, Store};
+use crate::store::{FileMeta, OrderDays, RegisteredFile, Store};
 
 /// At most this many invalid-value and duplicate samples are kept per file;
 /// checks show up to 20, and a broken file must not bloat the store.
@@ -503,6 +503,22 @@ fn value_text(v: &crate::model::Value) -> String {
     }
 }
 
+/// The days of the stored orders, when importing order lines (see
+/// [`crate::store::OrderDays`]).
+fn order_days_for(store: &Store, dataset: Dataset) -> Result<Option<OrderDays>, RunError> {
+    if dataset != Dataset::OrderItems {
+        return Ok(None);
+    }
+    let started = std::time::Instant::now();
+    let days = store.order_days()?;
+    info!(
+        orders = days.len(),
+        ms = started.elapsed().as_millis() as u64,
+        "order days read for filing order lines"
+    );
+    Ok(Some(days))
+}
+
 /// `import <dataset> <file>...`: loads multi-day exports, each row stored
 /// under its own day, each day present in the file replacing that day's
 /// rows. Undated datasets (order lines, members) take `date` if given.
@@ -553,12 +569,14 @@ fn import_one(
     // A load that is large next to the table (a year into a fresh store)
     // drops the secondary indexes and builds them once at commit; a small
     // file into a big table keeps them, since the rebuild reads the table.
+    let order_days = order_days_for(store, dataset)?;
     let bulk = meta.len() / IMPORT_BYTES_PER_ROW >= store.approx_rows(dataset)? / 4;
     let mut ing = if bulk {
         store.begin_bulk_ingest(dataset, tz)?
     } else {
         store.begin_ingest(dataset, tz)?
     };
+    let order_id = dataset.field_index("order_id");
     let mut cleared = HashSet::new();
     let mut rows = 0u64;
     let mut undated = 0u64;
@@ -568,9 +586,15 @@ fn import_one(
         if store_err.is_some() {
             return;
         }
-        // Undated datasets (order lines, members) are filed under the day
-        // of the import.
-        let Some(day) = ing.day_of(&rec, dataset.date_field().is_none().then_some(today)) else {
+        // Order lines are filed under their order's day when the store has
+        // the order; other undated rows (members, lines of unknown orders)
+        // under the day of the import.
+        let fallback = dataset.date_field().is_none().then_some(today);
+        let of_order = order_days.as_ref().and_then(|days| {
+            let id = rec.get(order_id?).as_text()?;
+            days.get(id)
+        });
+        let Some(day) = of_order.or_else(|| ing.day_of(&rec, fallback)) else {
             undated += 1;
             return;
         };

@@ -18,6 +18,7 @@ mod http_cache;
 mod ingest;
 mod ledger;
 mod load;
+mod order_days;
 mod reports;
 mod schedule_state;
 mod schema;
@@ -31,6 +32,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 pub use error::StoreError;
 pub use ingest::{FileMeta, Ingest, IngestSummary, RegisteredFile};
 pub use ledger::{RunRecord, RunStatus};
+pub use order_days::OrderDays;
 pub use schedule_state::ScheduledStart;
 
 use error::Context;

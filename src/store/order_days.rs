@@ -1,0 +1,171 @@
+//! The day each stored order is filed under, for filing undated order
+//! lines (an `import` of 订单宝贝明细, which has no date column) under their
+//! order's day.
+//!
+//! Why it matters: the loaders read a period's lines by scanning the days
+//! of its orders ([`Store::items_for_paid_orders_between`]), which only
+//! finds lines filed under those days; lines filed under the day of the
+//! import would be found one lookup at a time, each a cold page on a large
+//! store. It also gives an import of lines the replace-by-day semantics of
+//! every other dataset, where filing a whole file under the import day made
+//! a second file imported the same day replace the first.
+//!
+//! A year of a large shop is ~10 M orders, so ids are kept as 64-bit
+//! hashes (~250 MB in all instead of ~1 GB of text). Two ids sharing a
+//! hash, about 1 in 400 000 for 10 M orders, would file one order's lines
+//! under the other's day: the lines are kept, only found by a lookup.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+
+use chrono::{Days, NaiveDate};
+
+use super::Store;
+use super::codec::date_from_text;
+use super::error::{Context, StoreError};
+
+/// The epoch day numbers are counted from; any date before every shop.
+const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).expect("1970-01-01 is a date");
+
+/// Order id (hashed) → the day its order is filed under.
+#[derive(Debug, Default)]
+pub struct OrderDays {
+    days: HashMap<u64, u32, BuildHasherDefault<Identity>>,
+}
+
+impl OrderDays {
+    /// The day `order_id` is filed under, if the store has the order.
+    pub fn get(&self, order_id: &str) -> Option<NaiveDate> {
+        let n = self.days.get(&id_hash(order_id))?;
+        EPOCH.checked_add_days(Days::new(u64::from(*n)))
+    }
+
+    pub fn len(&self) -> usize {
+        self.days.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.days.is_empty()
+    }
+}
+
+/// A fixed-key hash: the map is built and read in one process, but a
+/// fixed function keeps the result the same from run to run.
+fn id_hash(id: &str) -> u64 {
+    let mut h = std::hash::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
+}
+
+/// The keys are already hashes: hashing them again would only cost time.
+#[derive(Default)]
+struct Identity(u64);
+
+impl Hasher for Identity {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+impl Store {
+    /// Every stored order's day, read in one pass over the orders table.
+    pub fn order_days(&self) -> Result<OrderDays, StoreError> {
+        let count: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM orders", [], |r| r.get(0))
+            .ctx("orders", "count")?;
+        let mut days = HashMap::with_capacity_and_hasher(
+            usize::try_from(count).unwrap_or(0),
+            BuildHasherDefault::default(),
+        );
+        let mut stmt = self
+            .conn
+            .prepare("SELECT order_id, day FROM orders")
+            .ctx("orders", "order days")?;
+        let mut rows = stmt.query([]).ctx("orders", "order days")?;
+        // Days repeat ~30 000 times each: parse each distinct text once.
+        let mut parsed: HashMap<String, u32> = HashMap::new();
+        while let Some(row) = rows.next().ctx("orders", "order days")? {
+            let id = row
+                .get_ref(0)
+                .and_then(|v| v.as_str().map_err(Into::into))
+                .ctx("orders", "order days")?;
+            let hash = id_hash(id);
+            let day = row
+                .get_ref(1)
+                .and_then(|v| v.as_str().map_err(Into::into))
+                .ctx("orders", "order days")?;
+            let n = match parsed.get(day) {
+                Some(n) => *n,
+                None => {
+                    let date = date_from_text("orders", "day", day)?;
+                    let n = u32::try_from((date - EPOCH).num_days()).unwrap_or(0);
+                    parsed.insert(day.to_string(), n);
+                    n
+                }
+            };
+            days.insert(hash, n);
+        }
+        Ok(OrderDays { days })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Dataset, Record, Value};
+    use rust_decimal::Decimal;
+
+    #[test]
+    fn each_order_maps_to_its_own_day_and_unknown_ids_to_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let tz = chrono_tz::Asia::Shanghai;
+        let mut ing = store.begin_ingest(Dataset::Orders, tz).unwrap();
+        for (row, (id, day)) in [("A", "2026-11-10"), ("B", "2026-11-11")]
+            .into_iter()
+            .enumerate()
+        {
+            let day: NaiveDate = day.parse().unwrap();
+            let created = day.and_hms_opt(2, 0, 0).unwrap().and_utc();
+            let fields = [
+                ("order_id", Value::Text(id.into())),
+                ("member_id", Value::Text("m".into())),
+                ("created_at", Value::DateTime(created)),
+                ("status", Value::Text("paid".into())),
+                ("paid_amount", Value::Decimal(Decimal::ONE)),
+            ];
+            let values = Dataset::Orders
+                .fields()
+                .iter()
+                .map(|f| {
+                    fields
+                        .iter()
+                        .find(|(n, _)| *n == f.name)
+                        .map_or(Value::Missing, |(_, v)| v.clone())
+                })
+                .collect();
+            let rec = Record {
+                row: row as u64 + 2,
+                values,
+            };
+            ing.insert(day, &rec, "o.csv").unwrap();
+        }
+        ing.commit().unwrap();
+        let days = store.order_days().unwrap();
+        assert_eq!(days.len(), 2);
+        assert_eq!(days.get("A"), "2026-11-10".parse().ok());
+        assert_eq!(days.get("B"), "2026-11-11".parse().ok());
+        assert_eq!(days.get("C"), None);
+    }
+}
