@@ -4,7 +4,7 @@
 #[path = "common/store_support.rs"]
 mod support;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use storepulse::store::{RunStatus, StoreError};
 use support::*;
@@ -186,8 +186,7 @@ fn the_previous_level_evaluation_is_the_latest_strictly_before() {
     s.put_member_levels(d("2026-11-30"), &levels(&[("m1", "达人")]))
         .unwrap();
 
-    let as_map =
-        |p: &[(&str, &str)]| -> HashMap<String, String> { levels(p).into_iter().collect() };
+    let as_map = levels;
     assert!(s.member_levels_before(d("2026-09-30")).unwrap().is_empty());
     assert_eq!(
         s.member_levels_before(d("2026-10-31")).unwrap(),

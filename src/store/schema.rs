@@ -14,6 +14,7 @@ pub(crate) const MIGRATIONS: &[(u32, &str)] = &[
     (3, super::schedule_state::V3),
     (4, super::http_cache::V4),
     (5, V5),
+    (6, V6),
 ];
 
 /// Version 5: the zero-seller check sums 90 days of `paid_units` per SKU;
@@ -24,6 +25,33 @@ pub(crate) const MIGRATIONS: &[(u32, &str)] = &[
 const V5: &str = "
 CREATE INDEX products_units ON products (day, sku_id, paid_units);
 DELETE FROM daily_kpis;
+";
+
+/// Version 6: member level evaluations stored as chunks of 65,536 members
+/// ("member<TAB>level" lines, ascending member_id, `\\`, tab and newline
+/// escaped) instead of a row per member: an evaluation of a large shop is
+/// millions of members, written and read whole every month.
+const V6: &str = r"
+CREATE TABLE member_level_sets (
+    as_of  TEXT    NOT NULL,
+    chunk  INTEGER NOT NULL,
+    levels TEXT    NOT NULL,
+    PRIMARY KEY (as_of, chunk)
+) STRICT, WITHOUT ROWID;
+INSERT INTO member_level_sets (as_of, chunk, levels)
+SELECT as_of, n / 65536,
+       group_concat(esc_member || char(9) || esc_level || char(10), '' ORDER BY member_id)
+FROM (
+    SELECT as_of, member_id,
+           replace(replace(replace(member_id, '\', '\\'), char(9), '\t'), char(10), '\n')
+               AS esc_member,
+           replace(replace(replace(level, '\', '\\'), char(9), '\t'), char(10), '\n')
+               AS esc_level,
+           row_number() OVER (PARTITION BY as_of ORDER BY member_id) - 1 AS n
+    FROM member_levels
+)
+GROUP BY as_of, n / 65536;
+DROP TABLE member_levels;
 ";
 
 /// Version 1: the datasets, the file registry, snapshots, the run ledger and

@@ -3,7 +3,7 @@
 //! member level evaluations (so the next evaluation knows each member's
 //! previous level), and tier summaries per run.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use rusqlite::{OptionalExtension, params};
@@ -13,7 +13,46 @@ use super::codec::{date_from_text, date_to_text};
 use super::error::{Context, StoreError};
 
 const KPIS: &str = "daily_kpis";
-const LEVELS: &str = "member_levels";
+const LEVELS: &str = "member_level_sets";
+
+/// Members per stored row of a level evaluation (~1.5 MB of text).
+const LEVELS_PER_CHUNK: usize = 65_536;
+
+/// Appends `s` with `\\`, tab and newline escaped, so they cannot be
+/// taken for the separators of the stored lines. The migration that
+/// moved the rows of version 1 here escapes the same way.
+fn push_escaped(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Undoes [`push_escaped`]; `None` for an escape it never writes.
+fn unescape(s: &str) -> Option<String> {
+    if !s.contains('\\') {
+        return Some(s.to_string());
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        out.push(match chars.next()? {
+            '\\' => '\\',
+            't' => '\t',
+            'n' => '\n',
+            _ => return None,
+        });
+    }
+    Some(out)
+}
 const TIERS: &str = "tier_snapshots";
 
 impl Store {
@@ -93,7 +132,14 @@ impl Store {
         Ok(out)
     }
 
-    /// Replaces the member level evaluation as of `as_of`.
+    /// Replaces the member level evaluation as of `as_of`. `levels` are
+    /// (member_id, level) in ascending member_id order, as the tier
+    /// evaluation lists its rows.
+    ///
+    /// An evaluation covers every member (millions in a large shop), so it
+    /// is kept as a few hundred rows of [`LEVELS_PER_CHUNK`] members each:
+    /// a row per member made storing one evaluation a write of millions of
+    /// index entries, and reading the previous one as long.
     pub fn put_member_levels(
         &mut self,
         as_of: NaiveDate,
@@ -101,45 +147,75 @@ impl Store {
     ) -> Result<(), StoreError> {
         self.write(LEVELS, "put", |tx| {
             let d = date_to_text(as_of);
-            tx.prepare_cached("DELETE FROM member_levels WHERE as_of = ?1")
+            tx.prepare_cached("DELETE FROM member_level_sets WHERE as_of = ?1")
                 .and_then(|mut s| s.execute([&d]))
                 .ctx(LEVELS, "clear evaluation")?;
             let mut ins = tx
                 .prepare_cached(
-                    "INSERT OR REPLACE INTO member_levels (as_of, member_id, level) \
-                     VALUES (?1, ?2, ?3)",
+                    "INSERT INTO member_level_sets (as_of, chunk, levels) VALUES (?1, ?2, ?3)",
                 )
                 .ctx(LEVELS, "put")?;
-            for (member, level) in levels {
-                ins.execute(params![d, member, level]).ctx(LEVELS, "put")?;
+            let mut text = String::new();
+            for (chunk, part) in levels.chunks(LEVELS_PER_CHUNK).enumerate() {
+                text.clear();
+                for (member, level) in part {
+                    push_escaped(&mut text, member);
+                    text.push('\t');
+                    push_escaped(&mut text, level);
+                    text.push('\n');
+                }
+                ins.execute(params![d, chunk as i64, text])
+                    .ctx(LEVELS, "put")?;
             }
             Ok(())
         })
     }
 
-    /// The most recent evaluation strictly before `as_of` (member → level);
-    /// empty if there is none. Re-running an evaluation therefore compares
-    /// with the one before it, not with itself.
+    /// The most recent evaluation strictly before `as_of`, as (member_id,
+    /// level) in the order stored; empty if there is none. Re-running an
+    /// evaluation therefore compares with the one before it, not with
+    /// itself.
     pub fn member_levels_before(
         &self,
         as_of: NaiveDate,
-    ) -> Result<HashMap<String, String>, StoreError> {
+    ) -> Result<Vec<(String, String)>, StoreError> {
         let prev: Option<String> = self
             .conn
-            .prepare_cached("SELECT max(as_of) FROM member_levels WHERE as_of < ?1")
+            .prepare_cached("SELECT max(as_of) FROM member_level_sets WHERE as_of < ?1")
             .and_then(|mut s| s.query_row([date_to_text(as_of)], |r| r.get(0)))
             .ctx(LEVELS, "find previous evaluation")?;
-        let mut out = HashMap::new();
+        let mut out = Vec::new();
         let Some(prev) = prev else {
             return Ok(out);
         };
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT member_id, level FROM member_levels WHERE as_of = ?1")
+            .prepare_cached(
+                "SELECT chunk, levels FROM member_level_sets WHERE as_of = ?1 ORDER BY chunk",
+            )
             .ctx(LEVELS, "read")?;
-        let mut rows = stmt.query([prev]).ctx(LEVELS, "read")?;
+        let mut rows = stmt.query([&prev]).ctx(LEVELS, "read")?;
         while let Some(r) = rows.next().ctx(LEVELS, "read")? {
-            out.insert(r.get(0).ctx(LEVELS, "read")?, r.get(1).ctx(LEVELS, "read")?);
+            let chunk: i64 = r.get(0).ctx(LEVELS, "read")?;
+            let text = r
+                .get_ref(1)
+                .and_then(|v| v.as_str().map_err(Into::into))
+                .ctx(LEVELS, "read")?;
+            for line in text.split_terminator('\n') {
+                let parsed = line
+                    .split_once('\t')
+                    .and_then(|(m, l)| Some((unescape(m)?, unescape(l)?)));
+                match parsed {
+                    Some(pair) => out.push(pair),
+                    None => {
+                        return Err(StoreError::Corrupt {
+                            table: LEVELS,
+                            column: "levels",
+                            value: format!("as_of {prev}, chunk {chunk}: {line:?}"),
+                        });
+                    }
+                }
+            }
         }
         Ok(out)
     }
@@ -179,5 +255,102 @@ impl Store {
             })
         })
         .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    /// More members than one chunk holds, ids with the separators in them,
+    /// and a re-run of the same evaluation replacing (not adding to) it.
+    #[test]
+    fn level_evaluations_read_back_whole_across_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let mut levels: Vec<(String, String)> = (0..LEVELS_PER_CHUNK + 10)
+            .map(|i| {
+                (
+                    format!("m{i:07}"),
+                    if i % 3 == 0 { "达人" } else { "小白" }.to_string(),
+                )
+            })
+            .collect();
+        levels.push(("z\ttab\nnew\\line".into(), "lv\t2".into()));
+        store.put_member_levels(day("2026-09-30"), &levels).unwrap();
+        store.put_member_levels(day("2026-09-30"), &levels).unwrap();
+        assert!(
+            store
+                .member_levels_before(day("2026-09-30"))
+                .unwrap()
+                .is_empty()
+        );
+        let back = store.member_levels_before(day("2026-10-31")).unwrap();
+        assert_eq!(back, levels);
+        let chunks: i64 = store
+            .conn
+            .query_row("SELECT count(*) FROM member_level_sets", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(chunks, 2);
+        // The latest evaluation before the date is the one read.
+        let later = vec![("m0000001".to_string(), "红人".to_string())];
+        store.put_member_levels(day("2026-10-31"), &later).unwrap();
+        assert_eq!(
+            store.member_levels_before(day("2026-11-30")).unwrap(),
+            later
+        );
+        assert_eq!(
+            store.member_levels_before(day("2026-10-31")).unwrap(),
+            levels
+        );
+    }
+
+    /// A store of version 5 keeps its evaluations through the move to
+    /// chunks, escapes included.
+    #[test]
+    fn version_5_member_levels_move_to_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            for (v, sql) in super::super::schema::MIGRATIONS
+                .iter()
+                .filter(|(v, _)| *v <= 5)
+            {
+                conn.execute_batch(sql).unwrap();
+                conn.pragma_update(None, "user_version", v).unwrap();
+            }
+            let rows = [
+                ("2026-09-30", "b", "素人"),
+                ("2026-09-30", "a\tx", "小白"),
+                ("2026-09-30", "c\\d", "达人"),
+                ("2026-08-31", "a\tx", "素人"),
+            ];
+            for (as_of, m, l) in rows {
+                conn.execute(
+                    "INSERT INTO member_levels (as_of, member_id, level) VALUES (?1, ?2, ?3)",
+                    params![as_of, m, l],
+                )
+                .unwrap();
+            }
+        }
+        let store = Store::open(&path).unwrap();
+        let pair = |m: &str, l: &str| (m.to_string(), l.to_string());
+        assert_eq!(
+            store.member_levels_before(day("2026-10-31")).unwrap(),
+            vec![
+                pair("a\tx", "小白"),
+                pair("b", "素人"),
+                pair("c\\d", "达人")
+            ]
+        );
+        assert_eq!(
+            store.member_levels_before(day("2026-09-30")).unwrap(),
+            vec![pair("a\tx", "素人")]
+        );
     }
 }
