@@ -337,6 +337,33 @@ fn read_file_row(dataset: Dataset, r: &Row<'_>) -> Result<RegisteredFile, StoreE
     })
 }
 
+/// Which day a record of a dataset belongs to (see [`Ingest::day_of`]).
+#[derive(Debug, Clone, Copy)]
+pub struct DayRule {
+    dataset: Dataset,
+    tz: Tz,
+    date_index: Option<usize>,
+    created_index: Option<usize>,
+}
+
+impl DayRule {
+    /// See [`Ingest::day_of`].
+    pub fn day_of(&self, rec: &Record, file_date: Option<NaiveDate>) -> Option<NaiveDate> {
+        match self.dataset {
+            Dataset::Orders => {
+                let i = self.created_index?;
+                rec.get(i)
+                    .as_datetime()
+                    .map(|t| t.with_timezone(&self.tz).date_naive())
+            }
+            _ => match self.date_index {
+                Some(i) => rec.get(i).as_date(),
+                None => file_date,
+            },
+        }
+    }
+}
+
 /// An open ingest transaction for one dataset.
 pub struct Ingest<'s> {
     pub(super) conn: &'s Connection,
@@ -370,17 +397,17 @@ impl Ingest<'_> {
     /// zone, a dated dataset's `date`, otherwise the file's date. `None` if
     /// the record lacks the value that decides it.
     pub fn day_of(&self, rec: &Record, file_date: Option<NaiveDate>) -> Option<NaiveDate> {
-        match self.dataset {
-            Dataset::Orders => {
-                let i = self.created_index?;
-                rec.get(i)
-                    .as_datetime()
-                    .map(|t| t.with_timezone(&self.tz).date_naive())
-            }
-            _ => match self.date_index {
-                Some(i) => rec.get(i).as_date(),
-                None => file_date,
-            },
+        self.day_rule().day_of(rec, file_date)
+    }
+
+    /// How this ingest dates records, detached from the transaction so a
+    /// parsing thread can date rows while this one writes them.
+    pub fn day_rule(&self) -> DayRule {
+        DayRule {
+            dataset: self.dataset,
+            tz: self.tz,
+            date_index: self.date_index,
+            created_index: self.created_index,
         }
     }
 
