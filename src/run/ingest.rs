@@ -13,7 +13,9 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -557,7 +559,6 @@ fn import_one(
             ..FileReport::default()
         });
     }
-    let archived = archive_file(&config.archive, dataset, None, &sha, path)?;
     let meta = std::fs::metadata(path).map_err(|source| {
         RunError::Source(crate::source::SourceError::Io {
             path: path.to_path_buf(),
@@ -576,44 +577,93 @@ fn import_one(
     } else {
         store.begin_ingest(dataset, tz)?
     };
+    let rule = ing.day_rule();
     let order_id = dataset.field_index("order_id");
+    // Order lines are filed under their order's day when the store has the
+    // order; other undated rows (members, lines of unknown orders) under
+    // the day of the import.
+    let file_date = dataset.date_field().is_none().then_some(today);
+    let stop = AtomicBool::new(false);
     let mut cleared = HashSet::new();
     let mut rows = 0u64;
-    let mut undated = 0u64;
     let mut store_err = None;
-    let mut keys = KeyTracker::new(dataset);
-    let parsed = parse::parse_path(path, &opts, &mut |rec: Record| {
-        if store_err.is_some() {
-            return;
-        }
-        // Order lines are filed under their order's day when the store has
-        // the order; other undated rows (members, lines of unknown orders)
-        // under the day of the import.
-        let fallback = dataset.date_field().is_none().then_some(today);
-        let of_order = order_days.as_ref().and_then(|days| {
-            let id = rec.get(order_id?).as_text()?;
-            days.get(id)
+    // Three threads share the work so a year's file costs little more
+    // than its SQLite inserts: one parses, cleans and dates the rows, one
+    // copies the file into the archive, and this one writes the rows.
+    // Nothing is committed before the archive copy is whole.
+    let (parsed, undated, mut keys, archived) = std::thread::scope(|s| {
+        let archiver = s.spawn(|| archive_file(&config.archive, dataset, None, &sha, path));
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(NaiveDate, Record)>>(PIPELINE_BATCHES);
+        let parser = s.spawn(|| {
+            let mut keys = KeyTracker::new(dataset);
+            let mut undated = 0u64;
+            let mut batch = Vec::with_capacity(PIPELINE_BATCH_ROWS);
+            let mut tx = Some(tx);
+            let parsed = parse_file_until(path, &opts, &stop, &mut |rec: Record| {
+                let of_order = order_days.as_ref().and_then(|days| {
+                    let id = rec.get(order_id?).as_text()?;
+                    days.get(id)
+                });
+                let Some(day) = of_order.or_else(|| rule.day_of(&rec, file_date)) else {
+                    undated += 1;
+                    return;
+                };
+                keys.see(&rec);
+                batch.push((day, rec));
+                if batch.len() == PIPELINE_BATCH_ROWS {
+                    let full =
+                        std::mem::replace(&mut batch, Vec::with_capacity(PIPELINE_BATCH_ROWS));
+                    // A closed channel means the writer failed and has set
+                    // `stop`; the parse ends at its next read.
+                    if tx.as_ref().is_some_and(|t| t.send(full).is_err()) {
+                        tx = None;
+                    }
+                }
+            });
+            if let Some(t) = tx
+                && !batch.is_empty()
+            {
+                // The writer may have failed meanwhile; its error is kept.
+                let _ = t.send(batch);
+            }
+            (parsed, undated, keys)
         });
-        let Some(day) = of_order.or_else(|| ing.day_of(&rec, fallback)) else {
-            undated += 1;
-            return;
-        };
-        if cleared.insert(day)
-            && let Err(e) = ing.clear_day(day)
-        {
-            store_err = Some(e);
-            return;
+        for batch in rx {
+            for (day, rec) in &batch {
+                if cleared.insert(*day)
+                    && let Err(e) = ing.clear_day(*day)
+                {
+                    store_err = Some(e);
+                    break;
+                }
+                match ing.insert(*day, rec, &name) {
+                    Ok(()) => rows += 1,
+                    Err(e) => {
+                        store_err = Some(e);
+                        break;
+                    }
+                }
+            }
+            if store_err.is_some() {
+                stop.store(true, Ordering::Relaxed);
+                break;
+            }
         }
-        keys.see(&rec);
-        match ing.insert(day, &rec, &name) {
-            Ok(()) => rows += 1,
-            Err(e) => store_err = Some(e),
-        }
-    })
-    .map_err(|e| RunError::Parse(Box::new(e)))?;
+        let (parsed, undated, keys) = parser
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        let archived = archiver
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (parsed, undated, keys, archived)
+    });
+    // In the order the steps used to run one after another: archive, then
+    // the first failed write (which stops the parse), then the parse.
+    let archived = archived?;
     if let Some(e) = store_err {
         return Err(e.into());
     }
+    let parsed = parsed.map_err(|e| RunError::Parse(Box::new(e)))?;
     let report = file_report(
         dataset,
         &name,
@@ -640,6 +690,50 @@ fn import_one(
     let summary = ing.commit()?;
     info!(dataset = %dataset, file = %name, rows, days = summary.days.len(), "imported");
     Ok(report)
+}
+
+/// Rows per batch handed from the parsing thread to the writing one: large
+/// enough that the hand-over costs nothing next to the rows, small enough
+/// that the batches in flight stay a few megabytes.
+const PIPELINE_BATCH_ROWS: usize = 4096;
+
+/// Batches that may wait for the writer before the parser blocks.
+const PIPELINE_BATCHES: usize = 4;
+
+/// Parses `path` like [`parse::parse_path`], ending early with an I/O error
+/// once `stop` is set (the rows are no longer wanted).
+fn parse_file_until(
+    path: &Path,
+    opts: &ParseOptions,
+    stop: &AtomicBool,
+    sink: &mut dyn FnMut(Record),
+) -> Result<ParseReport, parse::ParseError> {
+    let file = std::fs::File::open(path).map_err(|source| parse::ParseError::Io {
+        file: opts.file_name.clone(),
+        source,
+    })?;
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or_default();
+    parse::parse_reader(StopReader { inner: file, stop }, ext, opts, sink)
+}
+
+/// A reader that fails once `stop` is set.
+struct StopReader<'a, R> {
+    inner: R,
+    stop: &'a AtomicBool,
+}
+
+impl<R: Read> Read for StopReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other(
+                "stopped: the rows are no longer wanted",
+            ));
+        }
+        self.inner.read(buf)
+    }
 }
 
 #[cfg(test)]

@@ -148,7 +148,9 @@ impl Store {
     /// the table holds (a year's import into a fresh store): secondary
     /// indexes are dropped for the load and rebuilt at commit, in the same
     /// transaction, so a rollback restores them. The rebuild reads the whole
-    /// table, which is why a daily ingest does not use this.
+    /// table, which is why a daily ingest does not use this. When no other
+    /// connection has the store open, the load runs on a rollback journal
+    /// rather than the WAL (see `leave_wal`).
     pub fn begin_bulk_ingest(
         &mut self,
         dataset: Dataset,
@@ -160,11 +162,19 @@ impl Store {
     fn begin(&mut self, dataset: Dataset, tz: Tz, bulk: bool) -> Result<Ingest<'_>, StoreError> {
         let table = table_name(dataset);
         let conn: &Connection = &self.conn;
-        let restore_cache_size = if bulk {
-            let size: i64 = conn
+        let restore = if bulk {
+            let cache_size: i64 = conn
                 .query_row("PRAGMA cache_size", [], |r| r.get(0))
                 .ctx(table, "read cache size")?;
-            Some(size)
+            let synchronous: i64 = conn
+                .query_row("PRAGMA synchronous", [], |r| r.get(0))
+                .ctx(table, "read synchronous")?;
+            let wal = leave_wal(conn, dataset);
+            Some(BulkRestore {
+                cache_size,
+                synchronous,
+                wal,
+            })
         } else {
             None
         };
@@ -192,7 +202,7 @@ impl Store {
                 if let Err(rb) = conn.execute_batch("ROLLBACK") {
                     tracing::error!(dataset = %dataset, error = %rb, "ingest rollback failed");
                 }
-                restore_cache(conn, dataset, restore_cache_size);
+                end_bulk(conn, dataset, restore);
                 return Err(e);
             }
         };
@@ -218,17 +228,89 @@ impl Store {
             },
             open: true,
             deferred,
-            restore_cache_size,
+            restore,
         })
     }
 }
 
-/// Puts the page cache back to `size` (SQLite's `cache_size` value) after a
-/// bulk load; failing only costs memory, so it is logged, not returned.
-fn restore_cache(conn: &Connection, dataset: Dataset, size: Option<i64>) {
-    let Some(size) = size else { return };
-    if let Err(e) = conn.execute_batch(&format!("PRAGMA cache_size = {size}")) {
+/// The connection settings a bulk load changed, put back when it ends.
+#[derive(Debug, Clone, Copy)]
+struct BulkRestore {
+    /// SQLite's `cache_size` value.
+    cache_size: i64,
+    /// SQLite's `synchronous` value.
+    synchronous: i64,
+    /// The store was in WAL mode and the load runs on a rollback journal.
+    wal: bool,
+}
+
+/// Takes a WAL store to a rollback journal for a bulk load, returning
+/// whether it did.
+///
+/// In WAL mode every page of a year's load is written twice: into the
+/// log at commit, then into the database by the checkpoint. A rollback
+/// journal keeps only the old content of pages that existed before the
+/// load, and pages appended to the file have none, so a load into a
+/// fresh or small table writes its pages once. Crash safety is SQLite's
+/// classic atomic commit: the journal is synced before the database file
+/// is touched (`synchronous = FULL` for the load), a crash at any point
+/// leaves a hot journal that the next open rolls back, and the store is
+/// exactly as before the load. The price is that readers wait while the
+/// load writes; a load is rare and long, and no reader is left with a
+/// half-imported store. Leaving WAL needs the store to itself: when
+/// another connection has it open the load stays in WAL, as before.
+fn leave_wal(conn: &Connection, dataset: Dataset) -> bool {
+    let mode = conn.query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0));
+    if !mode.is_ok_and(|m| m.eq_ignore_ascii_case("wal")) {
+        return false;
+    }
+    // Another connection holds the store open: do not wait for it.
+    if let Err(e) = conn.busy_timeout(std::time::Duration::ZERO) {
+        tracing::debug!(dataset = %dataset, error = %e, "bulk load stays in WAL mode");
+        return false;
+    }
+    let switched = conn
+        .query_row("PRAGMA journal_mode = DELETE", [], |r| {
+            r.get::<_, String>(0)
+        })
+        .is_ok_and(|m| m.eq_ignore_ascii_case("delete"));
+    if let Err(e) = conn.busy_timeout(super::BUSY_TIMEOUT) {
+        tracing::warn!(dataset = %dataset, error = %e, "busy timeout not restored");
+    }
+    if !switched {
+        tracing::debug!(dataset = %dataset, "another connection has the store open; the bulk load stays in WAL mode");
+        return false;
+    }
+    if let Err(e) = conn.execute_batch("PRAGMA synchronous = FULL") {
+        // NORMAL in rollback mode can, on some filesystems, lose the
+        // load to a power cut at the wrong time; do not load like that.
+        tracing::debug!(dataset = %dataset, error = %e, "bulk load stays in WAL mode");
+        back_to_wal(conn, dataset);
+        return false;
+    }
+    true
+}
+
+fn back_to_wal(conn: &Connection, dataset: Dataset) {
+    let back = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0));
+    if !back.is_ok_and(|m| m.eq_ignore_ascii_case("wal")) {
+        // The next open of the store switches it back.
+        tracing::warn!(dataset = %dataset, "store not returned to WAL mode after bulk load");
+    }
+}
+
+/// Puts back what a bulk load changed; failing only costs memory or
+/// concurrency until the next open, so it is logged, not returned.
+fn end_bulk(conn: &Connection, dataset: Dataset, restore: Option<BulkRestore>) {
+    let Some(r) = restore else { return };
+    if let Err(e) = conn.execute_batch(&format!("PRAGMA cache_size = {}", r.cache_size)) {
         tracing::warn!(dataset = %dataset, error = %e, "page cache not restored after bulk load");
+    }
+    if r.wal {
+        back_to_wal(conn, dataset);
+    }
+    if let Err(e) = conn.execute_batch(&format!("PRAGMA synchronous = {}", r.synchronous)) {
+        tracing::warn!(dataset = %dataset, error = %e, "synchronous not restored after bulk load");
     }
 }
 
@@ -337,6 +419,33 @@ fn read_file_row(dataset: Dataset, r: &Row<'_>) -> Result<RegisteredFile, StoreE
     })
 }
 
+/// Which day a record of a dataset belongs to (see [`Ingest::day_of`]).
+#[derive(Debug, Clone, Copy)]
+pub struct DayRule {
+    dataset: Dataset,
+    tz: Tz,
+    date_index: Option<usize>,
+    created_index: Option<usize>,
+}
+
+impl DayRule {
+    /// See [`Ingest::day_of`].
+    pub fn day_of(&self, rec: &Record, file_date: Option<NaiveDate>) -> Option<NaiveDate> {
+        match self.dataset {
+            Dataset::Orders => {
+                let i = self.created_index?;
+                rec.get(i)
+                    .as_datetime()
+                    .map(|t| t.with_timezone(&self.tz).date_naive())
+            }
+            _ => match self.date_index {
+                Some(i) => rec.get(i).as_date(),
+                None => file_date,
+            },
+        }
+    }
+}
+
 /// An open ingest transaction for one dataset.
 pub struct Ingest<'s> {
     pub(super) conn: &'s Connection,
@@ -357,8 +466,8 @@ pub struct Ingest<'s> {
     open: bool,
     /// Indexes dropped for a bulk load.
     deferred: Vec<DeferredIndex>,
-    /// The page cache size a bulk load replaced, put back when it ends.
-    restore_cache_size: Option<i64>,
+    /// What a bulk load changed, put back when it ends.
+    restore: Option<BulkRestore>,
 }
 
 impl Ingest<'_> {
@@ -370,17 +479,17 @@ impl Ingest<'_> {
     /// zone, a dated dataset's `date`, otherwise the file's date. `None` if
     /// the record lacks the value that decides it.
     pub fn day_of(&self, rec: &Record, file_date: Option<NaiveDate>) -> Option<NaiveDate> {
-        match self.dataset {
-            Dataset::Orders => {
-                let i = self.created_index?;
-                rec.get(i)
-                    .as_datetime()
-                    .map(|t| t.with_timezone(&self.tz).date_naive())
-            }
-            _ => match self.date_index {
-                Some(i) => rec.get(i).as_date(),
-                None => file_date,
-            },
+        self.day_rule().day_of(rec, file_date)
+    }
+
+    /// How this ingest dates records, detached from the transaction so a
+    /// parsing thread can date rows while this one writes them.
+    pub fn day_rule(&self) -> DayRule {
+        DayRule {
+            dataset: self.dataset,
+            tz: self.tz,
+            date_index: self.date_index,
+            created_index: self.created_index,
         }
     }
 
@@ -542,7 +651,7 @@ impl Ingest<'_> {
             .execute_batch("COMMIT")
             .ctx(self.table, "commit")?;
         self.open = false;
-        restore_cache(self.conn, self.dataset, self.restore_cache_size.take());
+        end_bulk(self.conn, self.dataset, self.restore.take());
         tracing::debug!(
             dataset = %self.dataset,
             rows_written = self.summary.rows_written,
@@ -572,7 +681,7 @@ impl Drop for Ingest<'_> {
                 tracing::debug!(dataset = %self.dataset, "ingest rolled back");
             }
         }
-        restore_cache(self.conn, self.dataset, self.restore_cache_size.take());
+        end_bulk(self.conn, self.dataset, self.restore.take());
     }
 }
 
@@ -736,6 +845,44 @@ mod tests {
             .conn
             .query_row("PRAGMA cache_size", [], |r| r.get(0))
             .unwrap()
+    }
+
+    fn journal_mode(conn: &Connection) -> String {
+        conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn a_bulk_load_writes_through_a_rollback_journal_and_the_store_returns_to_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        for commit in [true, false] {
+            let mut ing = store.begin_bulk_ingest(Dataset::Service, SHANGHAI).unwrap();
+            assert_eq!(journal_mode(ing.conn), "delete");
+            ing.insert(day, &service(day, "小王", 2), "s.txt").unwrap();
+            if commit {
+                ing.commit().unwrap();
+            } else {
+                drop(ing);
+            }
+            assert_eq!(journal_mode(&store.conn), "wal", "commit {commit}");
+        }
+        assert_eq!(store.approx_rows(Dataset::Service).unwrap(), 1);
+    }
+
+    #[test]
+    fn a_bulk_load_stays_in_wal_while_another_connection_has_the_store_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut store = Store::open(&path).unwrap();
+        let other = Store::open(&path).unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let mut ing = store.begin_bulk_ingest(Dataset::Service, SHANGHAI).unwrap();
+        assert_eq!(journal_mode(ing.conn), "wal");
+        ing.insert(day, &service(day, "小王", 2), "s.txt").unwrap();
+        ing.commit().unwrap();
+        assert_eq!(other.approx_rows(Dataset::Service).unwrap(), 1);
     }
 
     #[test]

@@ -39,7 +39,7 @@ use error::Context;
 
 /// How long a statement waits for another process's lock before failing
 /// with a (transient) busy error.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The SQLite-backed store. Not `Sync`: one per thread or task.
 pub struct Store {
