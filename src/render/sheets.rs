@@ -613,6 +613,9 @@ fn products(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> {
                 }
                 Some(r)
             })
+            // Only the rows the sheet shows are built: a large catalogue
+            // is tens of thousands of SKUs for a top-1,000 list.
+            .take(ctx.spec.limit.unwrap_or(usize::MAX))
             .collect(),
     )
 }
@@ -670,16 +673,22 @@ fn stock(ctx: &Ctx<'_, '_>, outs: bool) -> Option<Vec<HashMap<&'static str, Cell
             continue;
         }
         let daily = Decimal::from(sold) / seven;
-        let mut r = product_base(ctx, p);
-        r.insert("units_7d", Cell::Count(sold));
-        r.insert("daily_units", Cell::Number(daily.round_dp(2)));
+        // Cells only for the few SKUs listed, not for every one that sold.
+        let row = |extra: Option<Decimal>| {
+            let mut r = product_base(ctx, p);
+            r.insert("units_7d", Cell::Count(sold));
+            r.insert("daily_units", Cell::Number(daily.round_dp(2)));
+            if let Some(cover) = extra {
+                r.insert("cover_days", Cell::Number(cover.round_dp(2)));
+            }
+            r
+        };
         if outs && stock <= 0 {
-            hits.push((Decimal::from(-sold), sku, r));
+            hits.push((Decimal::from(-sold), sku, row(None)));
         } else if !outs && stock > 0 {
             let cover = Decimal::from(stock) / daily;
             if cover < safety {
-                r.insert("cover_days", Cell::Number(cover.round_dp(2)));
-                hits.push((cover, sku, r));
+                hits.push((cover, sku, row(Some(cover))));
             }
         }
     }
@@ -763,21 +772,25 @@ fn sell_through(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> {
             e.2 = Some(p);
         }
     }
-    type Ranked<'s> = (Option<Decimal>, i64, &'s str, HashMap<&'static str, Cell>);
+    type Ranked<'s> = (Option<Decimal>, i64, &'s str, i64, &'s ProductFact);
     let mut rows: Vec<Ranked> = per
         .into_iter()
-        .filter_map(|(sku, (u, s, p))| {
-            let p = p?;
-            let rate = idiv(u, u + s);
-            let mut r = product_base(ctx, p);
-            r.insert("paid_units", Cell::Count(u));
-            r.insert("stock", Cell::Count(s));
-            r.insert("sell_through_rate", Cell::opt_ratio(rate));
-            Some((rate, s, sku, r))
-        })
+        .filter_map(|(sku, (u, s, p))| Some((idiv(u, u + s), s, sku, u, p?)))
         .collect();
     rows.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)).then(a.2.cmp(b.2)));
-    Some(rows.into_iter().map(|r| r.3).collect())
+    // Cells only for the rows the sheet shows.
+    rows.truncate(ctx.spec.limit.unwrap_or(usize::MAX));
+    Some(
+        rows.into_iter()
+            .map(|(rate, s, _, u, p)| {
+                let mut r = product_base(ctx, p);
+                r.insert("paid_units", Cell::Count(u));
+                r.insert("stock", Cell::Count(s));
+                r.insert("sell_through_rate", Cell::opt_ratio(rate));
+                r
+            })
+            .collect(),
+    )
 }
 
 fn order_row(ctx: &Ctx<'_, '_>, o: &crate::model::facts::OrderFact) -> HashMap<&'static str, Cell> {

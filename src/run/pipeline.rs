@@ -381,8 +381,9 @@ fn comparison_sets(
 }
 
 fn has_orders(store: &Store, p: Period) -> Result<bool, RunError> {
-    let counts = store.row_counts_by_day(Dataset::Orders, p.start, p.end)?;
-    Ok(counts.values().any(|n| *n > 0))
+    Ok(!store
+        .days_with_rows(Dataset::Orders, p.start, p.end)?
+        .is_empty())
 }
 
 /// Daily snapshots for the 30 days up to the period end (trend charts) and
@@ -400,11 +401,7 @@ fn history_snapshots(
     let first = (period.end - Days::new(30))
         .min(period.start - Days::new(8))
         .min(month_start);
-    let counts = store.row_counts_by_day(Dataset::Orders, first, period.end)?;
-    let days: Vec<NaiveDate> = std::iter::successors(Some(first), |d| d.succ_opt())
-        .take_while(|d| *d < period.end)
-        .filter(|d| counts.get(d).copied().unwrap_or(0) > 0)
-        .collect();
+    let days = store.days_with_rows(Dataset::Orders, first, period.end)?;
     // A day job has just computed its own day: that is the day's snapshot.
     let own = (period.kind() == PeriodKind::Day).then_some(current);
     facts::daily_snapshots(store, config, &days, stale, own)

@@ -715,6 +715,34 @@ impl Store {
         })?;
         Ok(pairs.into_iter().collect())
     }
+
+    /// The days in `[day_start, day_end)` with at least one stored row.
+    ///
+    /// One index probe per day rather than [`Store::row_counts_by_day`]'s
+    /// count, which reads every index entry: a month of a large shop's
+    /// orders is a million entries counted only to be compared with zero.
+    pub fn days_with_rows(
+        &self,
+        dataset: Dataset,
+        day_start: NaiveDate,
+        day_end: NaiveDate,
+    ) -> Result<Vec<NaiveDate>, StoreError> {
+        let table = table_name(dataset);
+        let sql = format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE day = ?1)");
+        let mut stmt = self.conn.prepare_cached(&sql).ctx(table, "prepare")?;
+        let mut out = Vec::new();
+        let mut day = day_start;
+        while day < day_end {
+            let any: bool = stmt
+                .query_row([date_to_text(day)], |r| r.get(0))
+                .ctx(table, "probe day")?;
+            if any {
+                out.push(day);
+            }
+            day = day + Days::new(1);
+        }
+        Ok(out)
+    }
 }
 
 #[cfg(test)]
@@ -865,6 +893,31 @@ mod tests {
         ]
         .into();
         assert_eq!(units, expected);
+    }
+
+    #[test]
+    fn days_with_rows_lists_exactly_the_stored_days() {
+        let (_dir, store) = seeded();
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(
+            store
+                .days_with_rows(Dataset::Orders, d("2026-11-20"), d("2026-11-24"))
+                .unwrap(),
+            vec![d("2026-11-22")]
+        );
+        // The end is exclusive.
+        assert!(
+            store
+                .days_with_rows(Dataset::Orders, d("2026-11-20"), d("2026-11-22"))
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            store
+                .days_with_rows(Dataset::Traffic, d("2026-11-20"), d("2026-11-24"))
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
