@@ -189,6 +189,12 @@ fn backfill(config: &Config, name: &str, from: NaiveDate, to: NaiveDate, no_send
     let periods: Vec<Period> = std::iter::successors(Some(first), |p| Some(p.next()))
         .take_while(|p| p.start <= to)
         .collect();
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZeroUsize::get)
+        .min(periods.len());
+    if threads > 1 && run::runs_in_parallel(config, job) {
+        return backfill_parallel(config, job, &periods, no_send, threads, &cancel);
+    }
     let mut progress = super::progress::Progress::new("backfill", periods.len());
     let mut worst = exit::OK;
     for period in periods {
@@ -207,6 +213,85 @@ fn backfill(config: &Config, name: &str, from: NaiveDate, to: NaiveDate, no_send
             return code;
         }
     }
+    progress.finish();
+    worst
+}
+
+/// A backfill on every core: the inbox is ingested once up to the end of
+/// the range, then each thread runs a contiguous block of periods in order.
+///
+/// Blocks rather than alternating periods: a day's run reads the daily
+/// snapshots of the 30-odd days before it and computes those missing, so
+/// neighbours running at once would compute the same days twice; with
+/// blocks only the start of each block finds its history missing, and the
+/// snapshots it computes are found by the block before when it gets there.
+fn backfill_parallel(
+    config: &Config,
+    job: &Job,
+    periods: &[Period],
+    no_send: bool,
+    threads: usize,
+    cancel: &CancellationToken,
+) -> u8 {
+    let (Some(first), Some(last)) = (periods.first(), periods.last()) else {
+        return exit::OK;
+    };
+    if let Err(e) = run::ingest_for_backfill(config, *first, *last, cancel) {
+        print_error(&e);
+        return e.exit_code();
+    }
+    let block = periods.len().div_ceil(threads);
+    // A run that fails for good (usage, input) stops the blocks from
+    // starting further periods, as the sequential backfill stops.
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (tx, rx) = std::sync::mpsc::channel::<(Period, Result<run::JobRun, run::RunError>)>();
+    let mut progress = super::progress::Progress::new("backfill", periods.len());
+    let mut worst = exit::OK;
+    std::thread::scope(|scope| {
+        for chunk in periods.chunks(block) {
+            let tx = tx.clone();
+            let stop = &stop;
+            scope.spawn(move || {
+                let rt = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        eprintln!("error: cannot start the async runtime: {e}");
+                        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                        return;
+                    }
+                };
+                for period in chunk {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                        return;
+                    }
+                    let mut opts = RunOptions::new(Utc::now());
+                    opts.no_send = no_send;
+                    opts.skip_ingest = true;
+                    let result = rt.block_on(run::run_job(config, job, *period, &opts, cancel));
+                    if let Err(e) = &result
+                        && e.exit_code() >= exit::USAGE
+                    {
+                        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    if tx.send((*period, result)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        for (period, result) in rx {
+            let code = match (&result, progress.is_bar()) {
+                (Ok(run), true) => run.exit_code(),
+                _ => report_run(result),
+            };
+            progress.tick(&period.to_string());
+            worst = worst.max(code);
+        }
+    });
     progress.finish();
     worst
 }

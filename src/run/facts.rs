@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 
 use super::RunError;
 use crate::compute::kpi::{
-    KpiSet, PeriodFacts, compute_kpis, kpis_from_json, kpis_to_json, period_instants,
+    KpiSet, PeriodFacts, compute_kpis, kpis_from_json, kpis_to_exact_json, period_instants,
 };
 use crate::config::Config;
 use crate::model::facts::TargetFact;
@@ -191,7 +191,10 @@ pub fn daily_snapshots(
 const SKU_UNITS: &str = "_units_by_sku";
 
 fn snapshot_map(set: &KpiSet, facts: &PeriodFacts) -> BTreeMap<String, Option<String>> {
-    let json = kpis_to_json(set);
+    // Exact decimals: a snapshot read back must equal the KPIs computed,
+    // or a comparison would depend on whether its day was computed in this
+    // run or an earlier one.
+    let json = kpis_to_exact_json(set);
     let mut map = BTreeMap::new();
     if let serde_json::Value::Object(o) = json {
         for (k, v) in o {

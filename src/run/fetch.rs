@@ -185,6 +185,12 @@ fn tolerated(e: &HttpError, required: bool, earlier_in_inbox: bool) -> Option<&'
 }
 
 /// The dataset's HTTP source as a run uses it, `None` for an inbox source.
+/// Whether any dataset `job` reads comes from an HTTP source.
+pub fn has_http_sources(config: &Config, job: &Job) -> bool {
+    job.datasets()
+        .any(|(d, _)| matches!(config.dataset(d).source, SourceKind::Http(_)))
+}
+
 fn source_of(config: &Config, dc: &DatasetConfig) -> Option<Result<HttpSource, ConfigErrors>> {
     let SourceKind::Http(table) = &dc.source else {
         return None;

@@ -27,7 +27,7 @@ use chrono::{DateTime, Utc};
 pub use deliver::{notify_owners, smtp_config, validate_delivery};
 pub use error::RunError;
 pub use folder::RunFolder;
-pub use pipeline::{JobRun, open_store, run_job};
+pub use pipeline::{JobRun, ingest_for_backfill, open_store, run_job, runs_in_parallel};
 pub use summary::Summary;
 
 /// How a run was asked for.
@@ -43,6 +43,9 @@ pub struct RunOptions {
     pub out: Option<PathBuf>,
     /// The run's clock reading; injected so tests and backfills are stable.
     pub now: DateTime<Utc>,
+    /// The caller has fetched and ingested the inbox for this run already
+    /// ([`ingest_for_backfill`]); the run reads the store as it is.
+    pub skip_ingest: bool,
 }
 
 impl RunOptions {
@@ -53,6 +56,7 @@ impl RunOptions {
             resend: false,
             out: None,
             now,
+            skip_ingest: false,
         }
     }
 }

@@ -142,11 +142,15 @@ async fn run_stages(
     store: &mut Store,
 ) -> Result<JobRun, RunError> {
     let mut watch = Stopwatch::start();
-    super::fetch::fetch_http(config, job, period, opts.now, store, cancel).await?;
-    watch.lap("fetch");
-    // Ingest everything new up to the period end; problems with files of
-    // the period itself stop the run, older ones are reported and skipped.
-    let ingested = ingest::ingest_inbox(config, store, period.last_day(), period.start, cancel)?;
+    let ingested = if opts.skip_ingest {
+        IngestOutcome::default()
+    } else {
+        super::fetch::fetch_http(config, job, period, opts.now, store, cancel).await?;
+        watch.lap("fetch");
+        // Ingest everything new up to the period end; problems with files of
+        // the period itself stop the run, older ones are reported and skipped.
+        ingest::ingest_inbox(config, store, period.last_day(), period.start, cancel)?
+    };
     watch.lap("ingest");
     check_cancel(cancel)?;
     let inputs = dataset_inputs(store, job, period, &ingested)?;
@@ -314,6 +318,32 @@ fn write_summary(dir: &std::path::Path, summary: &Summary) -> Result<(), RunErro
     };
     std::fs::write(&tmp, &json).map_err(io(&tmp))?;
     std::fs::rename(&tmp, &dest).map_err(io(&dest))?;
+    Ok(())
+}
+
+/// Whether the periods of a backfill of `job` may run side by side: each
+/// evaluation of member tiers compares with the one before it, and an HTTP
+/// source is fetched per period before its ingest, so such jobs run one
+/// period after another.
+pub fn runs_in_parallel(config: &Config, job: &Job) -> bool {
+    !job.tiers && !super::fetch::has_http_sources(config, job)
+}
+
+/// Ingests the inbox up to the end of a backfill's range once, before its
+/// runs (with [`RunOptions::skip_ingest`]) go side by side: runs ingesting
+/// the same new files concurrently would each replace the other's days.
+/// Daily snapshots of the days ingested here are dropped, since the runs
+/// cannot know those days changed.
+pub fn ingest_for_backfill(
+    config: &Config,
+    first: Period,
+    last: Period,
+    cancel: &CancellationToken,
+) -> Result<(), RunError> {
+    let mut store = open_store(config)?;
+    let ingested = ingest::ingest_inbox(config, &mut store, last.last_day(), first.start, cancel)?;
+    let stale: Vec<NaiveDate> = stale_days(&ingested).into_iter().collect();
+    store.forget_daily_kpis(&stale)?;
     Ok(())
 }
 

@@ -20,8 +20,9 @@ pub(crate) const MIGRATIONS: &[(u32, &str)] = &[
 /// Version 5: the zero-seller check sums 90 days of `paid_units` per SKU;
 /// with this index that is a scan of the index alone, not a table lookup
 /// for each of the ~20 k × 90 product rows. Daily snapshots now carry the
-/// day's units per SKU; older ones are dropped so that they are computed
-/// again with them (they are a cache of the stored rows).
+/// day's units per SKU and keep decimals exact (they held JSON floats);
+/// older ones are dropped so that they are computed again (they are a
+/// cache of the stored rows).
 const V5: &str = "
 CREATE INDEX products_units ON products (day, sku_id, paid_units);
 DELETE FROM daily_kpis;
