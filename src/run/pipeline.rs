@@ -156,11 +156,14 @@ async fn run_stages(
     let inputs = dataset_inputs(store, job, period, &ingested)?;
     require_inputs(config, job, period, &inputs)?;
 
-    let facts = facts::load(store, config, period)?;
+    // The 7 days up to the period end, read once: the stock checks' window,
+    // which holds a day's (and its previous day's) or a week's own rows.
+    let products = facts::ProductRows::load(store, period.end - Days::new(7), period.end)?;
+    let facts = facts::load_with(store, config, period, Some(&products))?;
     let kpis = compute_kpis(&facts);
     watch.lap("facts");
     let stale = stale_days(&ingested);
-    let comparisons = comparison_sets(store, config, period, &stale)?;
+    let comparisons = comparison_sets(store, config, period, &stale, &products)?;
     let comparison = compare(
         &kpis,
         comparisons.previous.as_ref(),
@@ -205,6 +208,7 @@ async fn run_stages(
             history: &history,
             previous_facts: comparisons.previous_facts.as_ref(),
             tiers: tier_result.as_ref(),
+            products: &products,
         },
     )?;
     watch.lap("history and checks");
@@ -381,6 +385,7 @@ fn comparison_sets(
     config: &Config,
     period: Period,
     stale: &BTreeSet<NaiveDate>,
+    products: &facts::ProductRows,
 ) -> Result<ComparisonSets, RunError> {
     let mut kpis_of = |p: Period| -> Result<Option<KpiSet>, RunError> {
         if !has_orders(store, p)? {
@@ -399,7 +404,12 @@ fn comparison_sets(
     };
     let year_ago = kpis_of(period.year_earlier())?;
     let previous_facts = match previous {
-        Some(_) => Some(facts::load_products(store, config, period.previous())?),
+        Some(_) => Some(facts::load_products(
+            store,
+            config,
+            period.previous(),
+            products,
+        )?),
         None => None,
     };
     Ok(ComparisonSets {
@@ -560,6 +570,7 @@ struct CheckData<'a> {
     history: &'a BTreeMap<NaiveDate, KpiSet>,
     previous_facts: Option<&'a PeriodFacts>,
     tiers: Option<&'a crate::compute::tiers::TierResult>,
+    products: &'a facts::ProductRows,
 }
 
 fn run_checks(
@@ -583,7 +594,7 @@ fn run_checks(
                 .join("; "),
         )
     })?;
-    let stock = StockInputs::load(store, config, period, cfg.zero_seller_days())?;
+    let stock = StockInputs::load(store, config, period, cfg.zero_seller_days(), d.products)?;
     let mut ci = CheckInputs::new(d.facts, d.kpis, d.inputs);
     ci.zh = config.locale == crate::config::Locale::ZhCn;
     ci.history = d.history;
@@ -622,11 +633,12 @@ impl StockInputs {
         config: &Config,
         period: Period,
         zero_seller_days: u32,
+        products: &facts::ProductRows,
     ) -> Result<StockInputs, RunError> {
         let recent_start = period.end - Days::new(7);
         let window_start = period.end - Days::new(u64::from(zero_seller_days));
         Ok(StockInputs {
-            recent_products: store.products_between(recent_start, period.end)?,
+            recent_products: products.between(store, recent_start, period.end)?,
             units_7d: facts::units_by_sku(store, config, recent_start, period.end)?,
             sales_window: store.product_units_between(window_start, period.end)?,
             zero_seller_days,

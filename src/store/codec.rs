@@ -94,6 +94,23 @@ pub(crate) fn date_from_text(
     column: &'static str,
     s: &str,
 ) -> Result<NaiveDate, StoreError> {
+    // Every stored day is written by `date_to_text`: read that form
+    // directly (loaders parse one per row, hundreds of thousands a run),
+    // anything else through chrono, which also reports what is wrong.
+    let b = s.as_bytes();
+    let digits = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    if b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && let (Some(y), Some(m), Some(d)) = (digits(0..4), digits(5..7), digits(8..10))
+        && let Some(date) = NaiveDate::from_ymd_opt(y as i32, m, d)
+    {
+        return Ok(date);
+    }
     NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| StoreError::Corrupt {
         table,
         column,
@@ -108,6 +125,16 @@ pub(crate) fn is_shop_total_source(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn stored_days_read_back_and_bad_ones_are_reported() {
+        use super::{date_from_text, date_to_text};
+        let d = chrono::NaiveDate::from_ymd_opt(2028, 2, 29).unwrap();
+        assert_eq!(date_from_text("t", "day", &date_to_text(d)).unwrap(), d);
+        for bad in ["2026-02-30", "2026-13-01", "20261101", "2026-11-0x", ""] {
+            assert!(date_from_text("t", "day", bad).is_err(), "{bad:?}");
+        }
+    }
+
     use super::*;
 
     fn dec(s: &str) -> Decimal {

@@ -149,7 +149,12 @@ impl Cols<'_, '_> {
     }
 
     fn date(&self, i: usize, column: &'static str) -> Result<NaiveDate, StoreError> {
-        date_from_text(self.table, column, &self.get::<String>(i)?)
+        let text = self
+            .row
+            .get_ref(i)
+            .and_then(|v| v.as_str().map_err(Into::into))
+            .ctx(self.table, "read")?;
+        date_from_text(self.table, column, text)
     }
 
     fn opt_date(&self, i: usize, column: &'static str) -> Result<Option<NaiveDate>, StoreError> {
