@@ -19,7 +19,9 @@
 #   BENCH_STEPS             steps to run, default "import first daily weekly monthly backfill";
 #                           without "import" the store of the previous run is reused
 #   BENCH_OTHER_DAYS        days of traffic/products/service/ads files linked
-#                           into the inbox before the last day (default 45)
+#                           into the inbox before the last day (default 365:
+#                           the daily job requires traffic, so a backfill
+#                           reaches back only as far as these days do)
 #   BENCH_FIRST, BENCH_LAST, BENCH_MONTH
 #                           the generated range and the month of the tier job
 #                           (default 2025-11-23, 2026-11-22, 2026-10); a
@@ -88,7 +90,7 @@ has() { [[ " $STEPS " == *" $1 "* ]]; }
 # the last day complete is linked in just before the daily run. A run
 # without the import step reuses the store of the previous one.
 RUN=$CACHE/run
-OTHER_DAYS=${BENCH_OTHER_DAYS:-45}
+OTHER_DAYS=${BENCH_OTHER_DAYS:-365}
 if has import; then
     rm -rf "$RUN"
 else
