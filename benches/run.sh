@@ -64,6 +64,8 @@ fi
 
 # The year's daily order and order-line exports as one file each: the
 # header of the first day, then every day's rows (byte-wise; they are GBK).
+# The last day is left out: its exports arrive in the inbox for the daily
+# run, new to the store as a real day's exports are.
 YEAR=$CACHE/year
 concat() { # pattern-prefix output
     local prefix=$1 out=$2 first=1
@@ -71,6 +73,7 @@ concat() { # pattern-prefix output
     echo "== concatenating $prefix* into $out"
     : >"$out.tmp"
     for dir in "$DATA"/inbox/*/; do
+        [[ $(basename "$dir") == "$LAST" ]] && continue
         for f in "$dir$prefix"*.csv; do
             [[ -e $f ]] || continue
             if ((first)); then cat "$f" >>"$out.tmp"; first=0; else tail -n +2 "$f" >>"$out.tmp"; fi
@@ -79,8 +82,8 @@ concat() { # pattern-prefix output
     mv "$out.tmp" "$out"
 }
 mkdir -p "$YEAR"
-concat ExportOrderList "$YEAR/orders.csv"
-concat ExportOrderDetailList "$YEAR/order_items.csv"
+concat ExportOrderList "$YEAR/orders_before_$LAST.csv"
+concat ExportOrderDetailList "$YEAR/order_items_before_$LAST.csv"
 
 has() { [[ " $STEPS " == *" $1 "* ]]; }
 
@@ -166,8 +169,8 @@ wall_seconds() { # GNU time's h:mm:ss or m:ss.ss to seconds
         printf "%.2f", s }' "$1"
 }
 if has import; then
-    measure "import orders" - - "$SP" "${CONF[@]}" import orders "$YEAR/orders.csv"
-    measure "import order_items" - - "$SP" "${CONF[@]}" import order_items "$YEAR/order_items.csv"
+    measure "import orders" - - "$SP" "${CONF[@]}" import orders "$YEAR/orders_before_$LAST.csv"
+    measure "import order_items" - - "$SP" "${CONF[@]}" import order_items "$YEAR/order_items_before_$LAST.csv"
     # The target is for both together.
     sum() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a + b}'; }
     o=$RUN/import_orders.time i=$RUN/import_order_items.time
