@@ -199,8 +199,12 @@ if has backfill; then
     from=$(date -d "$LAST - $((BACKFILL_DAYS - 1)) days" +%F)
     log=$RUN/backfill.time
     echo "== backfill daily-ops $from..$LAST"
-    if /usr/bin/time -v -o "$log" "$SP" "${CONF[@]}" backfill daily-ops --from "$from" --to "$LAST" --no-send \
-        >"$log.out" 2>&1; then
+    # Exit 1 means some day was held by a fail-level check (the first
+    # days' member lists trip row_count): a finished backfill all the same.
+    rc=0
+    /usr/bin/time -v -o "$log" "$SP" "${CONF[@]}" backfill daily-ops --from "$from" --to "$LAST" --no-send \
+        >"$log.out" 2>&1 || rc=$?
+    if ((rc <= 1)); then
         wall=$(wall_seconds "$log") rss=$(rss_mb "$log") cpu=$(cpu_seconds "$log")
         if ((BACKFILL_DAYS == 365)); then
             record "backfill daily-ops, 365 days" 300 - "$wall" "$rss" "$cpu"
