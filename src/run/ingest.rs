@@ -12,7 +12,7 @@
 //! The same machinery serves `import`, where one file holds many days.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, RandomState};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,7 +29,7 @@ use crate::parse::{self, ParseOptions, ParseReport};
 use crate::source::archive::{archive_file, sha256_file};
 use crate::source::inbox::{self, InboxFile};
 use crate::source::pattern::DatePattern;
-use crate::store::{FileMeta, OrderDays, RegisteredFile, Store};
+use crate::store::{FileMeta, OrderDays, PreHashed, RegisteredFile, Store};
 
 /// At most this many invalid-value and duplicate samples are kept per file;
 /// checks show up to 20, and a broken file must not bloat the store.
@@ -470,26 +470,6 @@ impl KeyTracker {
             std::mem::take(&mut self.duplicates),
             std::mem::take(&mut self.total),
         )
-    }
-}
-
-/// The identity hash for keys that are already hashes.
-#[derive(Default)]
-struct PreHashed(u64);
-
-impl Hasher for PreHashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = self.0.rotate_left(8) ^ u64::from(b);
-        }
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
     }
 }
 

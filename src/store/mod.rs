@@ -32,7 +32,7 @@ use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 pub use error::StoreError;
 pub use ingest::{FileMeta, Ingest, IngestSummary, RegisteredFile};
 pub use ledger::{RunRecord, RunStatus};
-pub use order_days::OrderDays;
+pub use order_days::{OrderDays, PreHashed};
 pub use schedule_state::ScheduledStart;
 
 use error::Context;

@@ -30,7 +30,7 @@ const EPOCH: NaiveDate = NaiveDate::from_ymd_opt(1970, 1, 1).expect("1970-01-01 
 /// Order id (hashed) → the day its order is filed under.
 #[derive(Debug, Default)]
 pub struct OrderDays {
-    days: HashMap<u64, u32, BuildHasherDefault<Identity>>,
+    days: HashMap<u64, u32, BuildHasherDefault<PreHashed>>,
 }
 
 impl OrderDays {
@@ -57,11 +57,12 @@ fn id_hash(id: &str) -> u64 {
     h.finish()
 }
 
-/// The keys are already hashes: hashing them again would only cost time.
+/// A hasher for keys that are already 64-bit hashes (hashing them again
+/// would only cost time); shared by every map keyed that way.
 #[derive(Default)]
-struct Identity(u64);
+pub struct PreHashed(u64);
 
-impl Hasher for Identity {
+impl Hasher for PreHashed {
     fn finish(&self) -> u64 {
         self.0
     }
