@@ -1,7 +1,7 @@
 //! Routine business checks (SPEC §8): the daily self-check, the weekly and
 //! the monthly review — pass, warn and fail paths on small fixtures.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Days, NaiveDate, TimeZone, Utc};
 use chrono_tz::Asia::Shanghai;
@@ -978,23 +978,23 @@ fn zero_sellers_still_online_with_stock() {
         old,
         prod(end, "F", ProductStatus::Online, 0, 0),
     ];
-    let mut sales = HashMap::from([("B".to_string(), 3i64)]);
-    let check = |sales: &HashMap<String, i64>, c: &ChecksConfig| {
+    let mut sold = HashSet::from(["B".to_string()]);
+    let check = |sold: &HashSet<String>, c: &ChecksConfig| {
         let mut i = CheckInputs::new(&f, &k, &ds);
-        i.sales_window = Some(sales);
+        i.sold_in_window = Some(sold);
         run_one("zero_sellers", c, &i)
     };
-    let r = check(&sales, &ChecksConfig::default());
+    let r = check(&sold, &ChecksConfig::default());
     assert_eq!((r.level, &r.observed), (Level::Warn, &json!(2.0)));
     let details: Vec<&str> = r.samples.iter().map(|s| s.detail.as_str()).collect();
     assert_eq!(details, vec!["A 商品A: stock 10", "E 商品E: stock 6"]);
     assert_eq!(
-        check(&sales, &cfg("[zero_sellers]\nfail = 1")).level,
+        check(&sold, &cfg("[zero_sellers]\nfail = 1")).level,
         Level::Fail
     );
-    sales.insert("A".into(), 1);
-    sales.insert("E".into(), 1);
-    assert_eq!(check(&sales, &ChecksConfig::default()).level, Level::Pass);
+    sold.insert("A".into());
+    sold.insert("E".into());
+    assert_eq!(check(&sold, &ChecksConfig::default()).level, Level::Pass);
     let i = CheckInputs::new(&f, &k, &ds);
     assert!(
         run_one("zero_sellers", &ChecksConfig::default(), &i)

@@ -636,7 +636,7 @@ fn zero_sellers_helper_matches_the_monthly_rule() {
     let none = storepulse::render::zero_sellers(
         &recent,
         fixture::day("2026-11-22"),
-        &fx.units_by_sku_7d,
+        &fx.units_by_sku_7d.keys().cloned().collect(),
         90,
         chrono_tz::Asia::Shanghai,
     );

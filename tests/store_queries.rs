@@ -335,18 +335,22 @@ fn products_and_unit_costs() {
         5
     );
 
-    let units = ts
-        .store
-        .product_units_between(d("2026-11-21"), d("2026-11-23"))
-        .unwrap();
-    assert_eq!(
-        units,
-        HashMap::from([
-            ("S1".to_owned(), 5),
-            ("S2".to_owned(), 0),
-            ("S3".to_owned(), 0)
-        ])
-    );
+    let sold = |from: &str, to: &str| {
+        let mut v: Vec<String> = ts
+            .store
+            .skus_sold_between(["S3", "S1", "S2", "S9"], d(from), d(to))
+            .unwrap()
+            .into_iter()
+            .collect();
+        v.sort();
+        v
+    };
+    // S1 sold every day; S2 and S3 have rows with no units; S9 has none.
+    assert_eq!(sold("2026-11-21", "2026-11-23"), ["S1"]);
+    assert_eq!(sold("2026-11-20", "2026-11-21"), ["S1"]);
+    // The window is half-open and days after the last row sell nothing.
+    assert!(sold("2026-11-23", "2026-12-31").is_empty());
+    assert!(sold("2026-11-19", "2026-11-20").is_empty());
 
     let costs = ts.store.latest_unit_costs(d("2026-11-21")).unwrap();
     // S2 has no cost on the 21st: the 20th's is the latest known.

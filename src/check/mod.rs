@@ -32,7 +32,7 @@ mod data;
 mod monthly;
 mod weekly;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -254,9 +254,10 @@ pub struct CheckInputs<'a> {
     pub history: &'a BTreeMap<NaiveDate, KpiSet>,
     /// Product rows of the 7 days ending with the period's last day.
     pub recent_products: &'a [ProductFact],
-    /// Units sold per SKU over the `zero_sellers.days` ending with the
-    /// period's last day ([`ChecksConfig::zero_seller_days`]).
-    pub sales_window: Option<&'a HashMap<String, i64>>,
+    /// SKUs that sold (a products export day with paid units > 0) in the
+    /// `zero_sellers.days` ending with the period's last day
+    /// ([`ChecksConfig::zero_seller_days`]).
+    pub sold_in_window: Option<&'a HashSet<String>>,
     pub members: Option<MemberGrowth>,
     pub tier_changes: Option<TierChanges>,
     pub repurchase: Option<RepurchaseCycle>,
@@ -275,7 +276,7 @@ impl<'a> CheckInputs<'a> {
             previous: None,
             history: &EMPTY,
             recent_products: &[],
-            sales_window: None,
+            sold_in_window: None,
             members: None,
             tier_changes: None,
             repurchase: None,

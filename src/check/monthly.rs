@@ -207,7 +207,7 @@ fn tier_migration(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
 
 fn zero_sellers(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
     let days = ctx.s.param("days");
-    let Some(sales) = inputs.sales_window else {
+    let Some(sold) = inputs.sold_in_window else {
         return ctx.skipped(
             None,
             &tr!(
@@ -242,7 +242,7 @@ fn zero_sellers(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
         .filter(|p| p.date == last)
         .filter(|p| p.status != Some(ProductStatus::Delisted))
         .filter(|p| p.stock.is_some_and(|s| s > 0))
-        .filter(|p| sales.get(&p.sku_id).copied().unwrap_or(0) <= 0)
+        .filter(|p| !sold.contains(&p.sku_id))
         .filter(|p| p.listed_at.is_none_or(|l| l < listed_before))
         .collect();
     hits.sort_by(|a, b| b.stock.cmp(&a.stock).then(a.sku_id.cmp(&b.sku_id)));

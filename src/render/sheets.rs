@@ -4,7 +4,7 @@
 //! sheet is then left out; an empty list the run does have (no unpaid
 //! orders today) still gets its sheet, with only the header.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{Days, NaiveDate};
 use rust_decimal::Decimal;
@@ -723,12 +723,12 @@ fn zero_sellers(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> {
 
 /// Zero sellers (SPEC §8 monthly): on the last product day up to the
 /// period end, SKUs online with stock that sold nothing in the `days` days
-/// ending then (by `sales`, units per SKU over that window) and were listed
-/// before the window began. Most stock first.
+/// ending then (`sold` holds the SKUs that did) and were listed before the
+/// window began. Most stock first.
 pub fn zero_sellers_from(
     products: &[ProductFact],
     period_last_day: NaiveDate,
-    sales: &HashMap<String, i64>,
+    sold: &HashSet<String>,
     days: u32,
     tz: chrono_tz::Tz,
 ) -> Vec<ProductFact> {
@@ -747,7 +747,7 @@ pub fn zero_sellers_from(
         .filter(|p| p.date == last)
         .filter(|p| p.status != Some(ProductStatus::Delisted))
         .filter(|p| p.stock.is_some_and(|s| s > 0))
-        .filter(|p| sales.get(&p.sku_id).copied().unwrap_or(0) <= 0)
+        .filter(|p| !sold.contains(&p.sku_id))
         .filter(|p| p.listed_at.is_none_or(|l| l < listed_before))
         .cloned()
         .collect();

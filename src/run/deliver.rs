@@ -780,7 +780,7 @@ mod tests {
         let stock = super::super::pipeline::StockInputs {
             recent_products: Vec::new(),
             units_7d: Default::default(),
-            sales_window: Default::default(),
+            sold_in_window: Default::default(),
             zero_seller_days: 90,
         };
         let computed = Computed {

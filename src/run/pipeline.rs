@@ -599,7 +599,7 @@ fn run_checks(
     ci.zh = config.locale == crate::config::Locale::ZhCn;
     ci.history = d.history;
     ci.recent_products = &stock.recent_products;
-    ci.sales_window = Some(&stock.sales_window);
+    ci.sold_in_window = Some(&stock.sold_in_window);
     ci.previous_facts = d.previous_facts;
     if job.datasets().any(|(ds, _)| ds == Dataset::Members) && period.kind() == PeriodKind::Month {
         ci.members = Some(super::tiers::member_growth(store, config, period)?);
@@ -621,8 +621,9 @@ pub(super) struct StockInputs {
     pub recent_products: Vec<crate::model::facts::ProductFact>,
     /// Units sold per SKU over those 7 days, from order lines.
     pub units_7d: std::collections::HashMap<String, i64>,
-    /// Units sold per SKU over the zero-seller window (products export).
-    pub sales_window: std::collections::HashMap<String, i64>,
+    /// SKUs of `recent_products` that sold in the zero-seller window
+    /// (products export).
+    pub sold_in_window: std::collections::HashSet<String>,
     /// Length of that window in days (`checks.zero_sellers.days`, 90).
     pub zero_seller_days: u32,
 }
@@ -637,10 +638,16 @@ impl StockInputs {
     ) -> Result<StockInputs, RunError> {
         let recent_start = period.end - Days::new(7);
         let window_start = period.end - Days::new(u64::from(zero_seller_days));
+        let recent_products = products.between(store, recent_start, period.end)?;
+        // Zero sellers are picked from the last product day's rows, so
+        // only SKUs seen in the last 7 days need an answer.
+        let skus: std::collections::BTreeSet<&str> =
+            recent_products.iter().map(|p| p.sku_id.as_str()).collect();
+        let sold_in_window = store.skus_sold_between(skus, window_start, period.end)?;
         Ok(StockInputs {
-            recent_products: products.between(store, recent_start, period.end)?,
             units_7d: facts::units_by_sku(store, config, recent_start, period.end)?,
-            sales_window: store.product_units_between(window_start, period.end)?,
+            recent_products,
+            sold_in_window,
             zero_seller_days,
         })
     }

@@ -41,7 +41,7 @@ pub fn render_workbooks(run: &Computed<'_>, folder: &RunFolder) -> Result<Vec<Wo
     let zero_sellers = render::zero_sellers(
         &stock.recent_products,
         run.period.last_day(),
-        &stock.sales_window,
+        &stock.sold_in_window,
         stock.zero_seller_days,
         config.timezone,
     );

@@ -5,7 +5,7 @@
 //! purchase stream for member tiers walks a covering index in member order
 //! and hands rows to a callback, never holding the history in memory.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -70,8 +70,10 @@ pub(crate) const SQL_PRODUCTS: &str = "SELECT day, sku_id, title, category, stat
      unit_cost, stock, visitors, page_views, cart_users, fav_users, paid_buyers, paid_units, \
      paid_amount, refund_amount, bounce_rate, listed_at, file, \"row\" FROM products \
      WHERE day >= ?1 AND day < ?2 ORDER BY day, sku_id";
-pub(crate) const SQL_PRODUCT_UNITS: &str = "SELECT sku_id, coalesce(sum(paid_units), 0) \
-     FROM products WHERE day >= ?1 AND day < ?2 GROUP BY sku_id";
+// The `paid_units > 0` term lets SQLite use the partial index
+// `products_sold`: one seek per SKU.
+pub(crate) const SQL_SKU_SOLD: &str = "SELECT 1 FROM products \
+     WHERE sku_id = ?1 AND day >= ?2 AND day < ?3 AND paid_units > 0 LIMIT 1";
 // SQLite takes the bare column unit_cost from the row holding max(day).
 pub(crate) const SQL_LATEST_COSTS: &str = "SELECT sku_id, unit_cost, max(day) FROM products \
      WHERE unit_cost IS NOT NULL AND day <= ?1 GROUP BY sku_id";
@@ -484,21 +486,35 @@ impl Store {
         )
     }
 
-    /// Units sold per SKU over the days in `[day_start, day_end)`, summed in
-    /// the database (a 90-day window of a large catalogue is millions of
-    /// rows); SKUs with rows but no `paid_units` count 0.
-    pub fn product_units_between(
+    /// Which of `skus` sold in the days `[day_start, day_end)`: a products
+    /// export row of the window shows `paid_units > 0` for it.
+    ///
+    /// One index seek per SKU asked about, so the cost follows the
+    /// catalogue, not the window: summing 90 days of a 20 k-SKU catalogue
+    /// read 1.8 M rows for every daily run.
+    pub fn skus_sold_between<'s>(
         &self,
+        skus: impl IntoIterator<Item = &'s str>,
         day_start: NaiveDate,
         day_end: NaiveDate,
-    ) -> Result<HashMap<String, i64>, StoreError> {
-        let pairs = self.collect(
-            "products",
-            SQL_PRODUCT_UNITS,
-            day_range(day_start, day_end),
-            |c| Ok((c.get::<String>(0)?, c.get::<i64>(1)?)),
-        )?;
-        Ok(pairs.into_iter().collect())
+    ) -> Result<HashSet<String>, StoreError> {
+        self.in_read_transaction("products", || {
+            let mut stmt = self
+                .conn
+                .prepare_cached(SQL_SKU_SOLD)
+                .ctx("products", "sold in window")?;
+            let [start, end] = day_range(day_start, day_end);
+            let mut sold = HashSet::new();
+            for sku in skus {
+                if stmt
+                    .exists(rusqlite::params![sku, start, end])
+                    .ctx("products", "sold in window")?
+                {
+                    sold.insert(sku.to_owned());
+                }
+            }
+            Ok(sold)
+        })
     }
 
     /// Product rows of one day.
@@ -988,7 +1004,7 @@ mod tests {
             SQL_TRAFFIC,
             SQL_PRODUCTS,
             SQL_LATEST_COST_ONE,
-            SQL_PRODUCT_UNITS,
+            SQL_SKU_SOLD,
             SQL_MEMBERS,
             SQL_MEMBERS_JOINED,
             SQL_SERVICE,
@@ -1023,6 +1039,13 @@ mod tests {
                 details.iter().any(|d| d.contains("INDEX")),
                 "{sql}\n  plan: {details:?}"
             );
+            if sql == SQL_SKU_SOLD {
+                // The partial index of selling rows: one seek per SKU.
+                assert!(
+                    details.iter().any(|d| d.contains("products_sold")),
+                    "{sql}\n  plan: {details:?}"
+                );
+            }
         }
     }
 }

@@ -15,6 +15,7 @@ pub(crate) const MIGRATIONS: &[(u32, &str)] = &[
     (4, super::http_cache::V4),
     (5, V5),
     (6, V6),
+    (7, V7),
 ];
 
 /// Version 5: the zero-seller check sums 90 days of `paid_units` per SKU;
@@ -53,6 +54,15 @@ FROM (
 )
 GROUP BY as_of, n / 65536;
 DROP TABLE member_levels;
+";
+
+/// Version 7: the zero-seller check asks, per SKU, whether any day of its
+/// window sold; a partial index on the selling rows answers that with one
+/// seek, where `products_units` (version 5) had every run sum 90 days of
+/// the whole catalogue.
+const V7: &str = "
+DROP INDEX products_units;
+CREATE INDEX products_sold ON products (sku_id, day) WHERE paid_units > 0;
 ";
 
 /// Version 1: the datasets, the file registry, snapshots, the run ledger and
@@ -297,7 +307,7 @@ pub(crate) fn table_name(dataset: Dataset) -> &'static str {
 pub(crate) fn deferrable_indexes(dataset: Dataset) -> &'static [&'static str] {
     match dataset {
         Dataset::Orders => &["orders_paid_at", "orders_created_at", "orders_member_paid"],
-        Dataset::Products => &["products_cost"],
+        Dataset::Products => &["products_cost", "products_sold"],
         Dataset::Members => &["members_joined_at"],
         _ => &[],
     }

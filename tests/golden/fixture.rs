@@ -498,8 +498,9 @@ pub fn fixture() -> Fixture {
         [("SKU-A".to_string(), 14), ("SKU-B".to_string(), 7)]
             .into_iter()
             .collect();
+    let sold: std::collections::HashSet<String> = units_by_sku_7d.keys().cloned().collect();
     let zero_sellers =
-        storepulse::render::zero_sellers(&recent_products, today, &units_by_sku_7d, 90, Shanghai);
+        storepulse::render::zero_sellers(&recent_products, today, &sold, 90, Shanghai);
     Fixture {
         facts,
         previous_facts,
