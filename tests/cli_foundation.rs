@@ -378,3 +378,50 @@ fn usage_and_input_errors_exit_2_and_3_with_their_cause() {
         .stderr_has(&["orders: no export for 2026-11-23", "requires it"]);
     assert_eq!(ws.out_files(), Vec::<String>::new());
 }
+
+/// Daily snapshots are a cache of the stored rows: an `import` that
+/// replaces a day already snapshotted makes the next run compare with the
+/// imported rows, not with what the day held before.
+#[test]
+fn an_import_over_a_snapshotted_day_changes_the_next_comparison() {
+    let ws = Workspace::new();
+    ws.run(&["run-job", "daily-ops", "--date", "2026-11-22", "--no-send"])
+        .no_panic();
+    let previous = |ws: &Workspace| {
+        let s = ws.summary("daily-ops", "2026-11-22");
+        s["comparisons"]["paid_orders"]["previous"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("{}", s["comparisons"]["paid_orders"]))
+    };
+    let (before, _, _) = paid_on("2026-11-21", &["2026-11-20", "2026-11-21"]);
+    assert_eq!(previous(&ws), before);
+
+    // A corrected export of the 21st that keeps every other order.
+    let text = read_gbk(&orders_file(&sample_inbox(), "2026-11-21"));
+    let kept: Vec<&str> = text
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| *i == 0 || i % 2 == 1)
+        .map(|(_, l)| l)
+        .collect();
+    let file = ws.path().join("orders_2026-11-21_corrected.csv");
+    write_gbk(&file, &(kept.join("\n") + "\n"));
+    ws.run(&["import", "orders", file.to_str().unwrap()])
+        .expect_code(0);
+
+    let recs = csv_records(&kept.join("\n"));
+    let c = order_cols(&recs[0]);
+    let paid_21 = |rs: &[csv::StringRecord]| {
+        rs.iter()
+            .filter(|r| r[c.paid].starts_with("2026-11-21"))
+            .count() as u64
+    };
+    let from_20 =
+        paid_21(&csv_records(&read_gbk(&orders_file(&sample_inbox(), "2026-11-20")))[1..]);
+    let after = from_20 + paid_21(&recs[1..]);
+    assert!(after < before, "the correction drops paid orders");
+
+    ws.run(&["run-job", "daily-ops", "--date", "2026-11-22", "--no-send"])
+        .no_panic();
+    assert_eq!(previous(&ws), after);
+}

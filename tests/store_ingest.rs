@@ -684,3 +684,44 @@ fn a_file_that_is_not_a_store_is_an_open_error() {
     assert!(matches!(err, StoreError::Open { .. }), "{err}");
     assert!(err.to_string().contains("store.db"), "{err}");
 }
+
+#[test]
+fn an_ingest_drops_the_snapshots_of_the_days_it_changed() {
+    let mut ts = fresh();
+    let snapshot = BTreeMap::from([("gmv".to_string(), Some("1".to_string()))]);
+    for day in [
+        "2026-11-20",
+        "2026-11-21",
+        "2026-11-22",
+        "2026-11-23",
+        "2026-11-24",
+    ] {
+        ts.store.put_daily_kpis(d(day), &snapshot).unwrap();
+    }
+    let kept = |store: &Store| -> Vec<String> {
+        store
+            .daily_kpis(d("2026-11-01"), d("2026-12-01"))
+            .unwrap()
+            .keys()
+            .map(|k| k.to_string())
+            .collect()
+    };
+    // Rolled back: nothing changed, every snapshot stays.
+    {
+        let mut ing = ts.store.begin_ingest(Dataset::Orders, SHANGHAI).unwrap();
+        ing.clear_day(d("2026-11-22")).unwrap();
+        ing.insert(d("2026-11-22"), &day_orders("20")[0], "o.csv")
+            .unwrap();
+    }
+    assert_eq!(kept(&ts.store).len(), 5);
+    // Orders of the 22nd: that day and the next (paid after midnight)
+    // are computed again; the others are still good.
+    replace_day(
+        &mut ts.store,
+        Dataset::Orders,
+        d("2026-11-22"),
+        "o.csv",
+        &day_orders("20"),
+    );
+    assert_eq!(kept(&ts.store), ["2026-11-20", "2026-11-21", "2026-11-24"]);
+}

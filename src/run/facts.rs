@@ -189,14 +189,13 @@ pub fn load_products(
 }
 
 /// Daily KPI snapshots for `days`, computing (and storing) those that are
-/// missing or whose inputs were re-ingested in this run (`stale`). `own` is
+/// missing (never computed, or dropped when their rows changed). `own` is
 /// a day whose facts and KPIs the caller already has (a day job's own
 /// day): it is stored as computed rather than loaded again.
 pub fn daily_snapshots(
     store: &mut Store,
     config: &Config,
     days: &[NaiveDate],
-    stale: &BTreeSet<NaiveDate>,
     own: Option<(&PeriodFacts, &KpiSet)>,
 ) -> Result<BTreeMap<NaiveDate, KpiSet>, RunError> {
     let (Some(first), Some(last)) = (days.iter().min(), days.iter().max()) else {
@@ -205,7 +204,7 @@ pub fn daily_snapshots(
     let stored = store.daily_kpis(*first, *last + Days::new(1))?;
     let mut out = BTreeMap::new();
     for day in days {
-        let cached = stored.get(day).filter(|_| !stale.contains(day)).map(|m| {
+        let cached = stored.get(day).map(|m| {
             let json: serde_json::Map<String, serde_json::Value> = m
                 .iter()
                 // Not a KPI, and the largest value of the day: not parsed.

@@ -1,7 +1,7 @@
 //! The stages of one run, in order. Each step is a small function so the
 //! flow reads top to bottom in [`run_job`].
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use chrono::{Days, NaiveDate};
@@ -162,8 +162,7 @@ async fn run_stages(
     let facts = facts::load_with(store, config, period, Some(&products))?;
     let kpis = compute_kpis(&facts);
     watch.lap("facts");
-    let stale = stale_days(&ingested);
-    let comparisons = comparison_sets(store, config, period, &stale, &products)?;
+    let comparisons = comparison_sets(store, config, period, &products)?;
     let comparison = compare(
         &kpis,
         comparisons.previous.as_ref(),
@@ -185,7 +184,7 @@ async fn run_stages(
     watch.lap("tiers");
     check_cancel(cancel)?;
 
-    let history = history_snapshots(store, config, period, &stale, (&facts, &kpis))?;
+    let history = history_snapshots(store, config, period, (&facts, &kpis))?;
     // Day and week jobs report month-to-date target completion, summed from
     // the daily snapshots; a month job's own totals already carry them.
     let mut kpis = kpis;
@@ -336,8 +335,8 @@ pub fn runs_in_parallel(config: &Config, job: &Job) -> bool {
 /// Ingests the inbox up to the end of a backfill's range once, before its
 /// runs (with [`RunOptions::skip_ingest`]) go side by side: runs ingesting
 /// the same new files concurrently would each replace the other's days.
-/// Daily snapshots of the days ingested here are dropped, since the runs
-/// cannot know those days changed.
+/// The ingest drops the snapshots of the days it changed, so the runs
+/// compute those days again.
 pub fn ingest_for_backfill(
     config: &Config,
     first: Period,
@@ -345,24 +344,8 @@ pub fn ingest_for_backfill(
     cancel: &CancellationToken,
 ) -> Result<(), RunError> {
     let mut store = open_store(config)?;
-    let ingested = ingest::ingest_inbox(config, &mut store, last.last_day(), first.start, cancel)?;
-    let stale: Vec<NaiveDate> = stale_days(&ingested).into_iter().collect();
-    store.forget_daily_kpis(&stale)?;
+    ingest::ingest_inbox(config, &mut store, last.last_day(), first.start, cancel)?;
     Ok(())
-}
-
-/// Days whose rows changed in this run: their daily snapshots are redone.
-/// An order's paid day can be the day after its created day, so the day
-/// after a re-ingested orders day is stale too.
-fn stale_days(ingested: &IngestOutcome) -> BTreeSet<NaiveDate> {
-    let mut out = BTreeSet::new();
-    for f in &ingested.files {
-        if let Some(d) = f.date {
-            out.insert(d);
-            out.insert(d + Days::new(1));
-        }
-    }
-    out
 }
 
 struct ComparisonSets {
@@ -384,7 +367,6 @@ fn comparison_sets(
     store: &mut Store,
     config: &Config,
     period: Period,
-    stale: &BTreeSet<NaiveDate>,
     products: &facts::ProductRows,
 ) -> Result<ComparisonSets, RunError> {
     let mut kpis_of = |p: Period| -> Result<Option<KpiSet>, RunError> {
@@ -392,7 +374,7 @@ fn comparison_sets(
             return Ok(None);
         }
         if p.kind() == PeriodKind::Day {
-            let mut days = facts::daily_snapshots(store, config, &[p.start], stale, None)?;
+            let mut days = facts::daily_snapshots(store, config, &[p.start], None)?;
             return Ok(days.remove(&p.start));
         }
         Ok(Some(compute_kpis(&facts::load(store, config, p)?)))
@@ -432,7 +414,6 @@ fn history_snapshots(
     store: &mut Store,
     config: &Config,
     period: Period,
-    stale: &BTreeSet<NaiveDate>,
     current: (&PeriodFacts, &KpiSet),
 ) -> Result<BTreeMap<NaiveDate, KpiSet>, RunError> {
     // 30 days for trends, 8 before the start for trailing baselines, and the
@@ -444,7 +425,7 @@ fn history_snapshots(
     let days = store.days_with_rows(Dataset::Orders, first, period.end)?;
     // A day job has just computed its own day: that is the day's snapshot.
     let own = (period.kind() == PeriodKind::Day).then_some(current);
-    facts::daily_snapshots(store, config, &days, stale, own)
+    facts::daily_snapshots(store, config, &days, own)
 }
 
 /// The file reports of every dataset the job reads, dated inside the period.

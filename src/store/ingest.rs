@@ -660,6 +660,31 @@ impl Ingest<'_> {
         Ok(())
     }
 
+    /// Drops the KPI snapshots of the days this ingest touched, and of the
+    /// day after each (an order's paid day can follow its created day).
+    ///
+    /// Snapshots are a cache of the stored rows. Dropping them in the same
+    /// transaction as the rows change means no path that writes rows (a
+    /// run's ingest, `import`, a backfill) can leave a stale one behind:
+    /// the next run that needs the day computes it again.
+    fn forget_snapshots(&self) -> Result<(), StoreError> {
+        let days: BTreeSet<NaiveDate> = self
+            .summary
+            .days
+            .iter()
+            .flat_map(|d| [*d, *d + chrono::Days::new(1)])
+            .collect();
+        let mut del = self
+            .conn
+            .prepare_cached("DELETE FROM daily_kpis WHERE day = ?1")
+            .ctx("daily_kpis", "forget changed days")?;
+        for d in days {
+            del.execute([date_to_text(d)])
+                .ctx("daily_kpis", "forget changed days")?;
+        }
+        Ok(())
+    }
+
     /// Makes everything written visible at once.
     pub fn commit(mut self) -> Result<IngestSummary, StoreError> {
         // Unique indexes first: removing replaced rows is cheaper before
@@ -685,6 +710,7 @@ impl Ingest<'_> {
         for ix in &deferred {
             rebuild_index(self.conn, self.table, ix)?;
         }
+        self.forget_snapshots()?;
         self.conn
             .execute_batch("COMMIT")
             .ctx(self.table, "commit")?;

@@ -79,20 +79,6 @@ impl Store {
         })
     }
 
-    /// Drops the KPI snapshots of `days` (their rows changed), so the next
-    /// run that needs them computes them again.
-    pub fn forget_daily_kpis(&mut self, days: &[NaiveDate]) -> Result<(), StoreError> {
-        self.write(KPIS, "forget", |tx| {
-            let mut del = tx
-                .prepare_cached("DELETE FROM daily_kpis WHERE day = ?1")
-                .ctx(KPIS, "forget")?;
-            for d in days {
-                del.execute([date_to_text(*d)]).ctx(KPIS, "forget")?;
-            }
-            Ok(())
-        })
-    }
-
     /// Stored KPI values for the days in `[day_start, day_end)`; days with
     /// nothing stored are absent.
     pub fn daily_kpis(
