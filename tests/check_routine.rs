@@ -339,9 +339,9 @@ fn low_stock_uses_cover_days() {
     let ds = all_present();
     let f = day_facts();
     let k = KpiSet::new();
-    let rows = seven_days(true);
+    let rows = StockWindow::from_rows(&seven_days(true), day(DAY));
     let mut i = CheckInputs::new(&f, &k, &ds);
-    i.recent_products = &rows;
+    i.stock = Some(&rows);
     let r = run_one("low_stock", &ChecksConfig::default(), &i);
     assert_eq!(
         (r.level, &r.observed, &r.baseline),
@@ -377,9 +377,9 @@ fn stock_outs_of_recent_sellers() {
     let ds = all_present();
     let f = day_facts();
     let k = KpiSet::new();
-    let rows = seven_days(true);
+    let rows = StockWindow::from_rows(&seven_days(true), day(DAY));
     let mut i = CheckInputs::new(&f, &k, &ds);
-    i.recent_products = &rows;
+    i.stock = Some(&rows);
     let r = run_one("stock_out", &ChecksConfig::default(), &i);
     assert_eq!((r.level, &r.observed), (Level::Warn, &json!(1.0)));
     assert_eq!(
@@ -390,8 +390,8 @@ fn stock_outs_of_recent_sellers() {
         level("stock_out", &cfg("[stock_out]\nfail = 0"), &i),
         Level::Fail
     );
-    let rows = seven_days(false);
-    i.recent_products = &rows;
+    let rows = StockWindow::from_rows(&seven_days(false), day(DAY));
+    i.stock = Some(&rows);
     assert_eq!(
         level("stock_out", &ChecksConfig::default(), &i),
         Level::Pass

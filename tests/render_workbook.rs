@@ -634,8 +634,7 @@ fn zero_sellers_helper_matches_the_monthly_rule() {
         p.listed_at = Some("2026-11-01T00:00:00Z".parse().unwrap());
     }
     let none = storepulse::render::zero_sellers(
-        &recent,
-        fixture::day("2026-11-22"),
+        &storepulse::model::facts::StockWindow::from_rows(&recent, fixture::day("2026-11-22")),
         &fx.units_by_sku_7d.keys().cloned().collect(),
         90,
         chrono_tz::Asia::Shanghai,

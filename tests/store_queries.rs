@@ -348,6 +348,41 @@ fn products_and_unit_costs() {
     // S1 sold every day; S2 and S3 have rows with no units; S9 has none.
     assert_eq!(sold("2026-11-21", "2026-11-23"), ["S1"]);
     assert_eq!(sold("2026-11-20", "2026-11-21"), ["S1"]);
+    // The stock window: the last product day's rows whole, units summed
+    // over the 7 days ending with it.
+    let w = ts
+        .store
+        .stock_window(d("2026-11-16"), d("2026-11-23"))
+        .unwrap();
+    assert_eq!(w.last, Some(d("2026-11-22")));
+    let at_end: Vec<(&str, Option<i64>)> = w
+        .at_end
+        .iter()
+        .map(|p| (p.sku_id.as_str(), p.stock))
+        .collect();
+    assert_eq!(at_end, [("S1", Some(45))]);
+    assert_eq!(
+        w.units_7d,
+        HashMap::from([
+            ("S1".to_owned(), Some(6)),
+            ("S2".to_owned(), Some(0)),
+            ("S3".to_owned(), Some(0))
+        ])
+    );
+    let w = ts
+        .store
+        .stock_window(d("2026-11-16"), d("2026-11-22"))
+        .unwrap();
+    assert_eq!(
+        (w.last, w.at_end.len(), w.units("S1")),
+        (Some(d("2026-11-21")), 3, 3)
+    );
+    assert_eq!(
+        ts.store
+            .stock_window(d("2026-11-23"), d("2026-11-30"))
+            .unwrap(),
+        storepulse::model::facts::StockWindow::default()
+    );
     // The window is half-open and days after the last row sell nothing.
     assert!(sold("2026-11-23", "2026-12-31").is_empty());
     assert!(sold("2026-11-19", "2026-11-20").is_empty());

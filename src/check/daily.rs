@@ -2,7 +2,7 @@
 //! refunds, unpaid orders to chase, stock cover, ads ROI, service response
 //! and the month-to-date target pace.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use chrono::{Datelike, Days, NaiveDate};
 use rust_decimal::Decimal;
@@ -10,7 +10,7 @@ use serde_json::Value as Json;
 
 use super::{CheckInputs, CheckResult, Ctx, Level, Sample, num, pct, truncate_samples, yuan};
 use crate::compute::kpi::{KpiSet, KpiValue, kpi_label, month_to_date_targets};
-use crate::model::facts::{ProductFact, SourceRef};
+use crate::model::facts::{ProductFact, SourceRef, StockWindow};
 use crate::model::{Dataset, ProductStatus};
 
 pub(super) fn run(ctx: &Ctx, inputs: &CheckInputs) -> Option<CheckResult> {
@@ -241,32 +241,16 @@ fn unpaid_orders(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
     r
 }
 
-/// Per SKU over the 7 days ending with the last product day: units sold,
-/// and the row of that last day.
-type StockView<'a> = (
-    NaiveDate,
-    HashMap<&'a str, i64>,
-    BTreeMap<&'a str, &'a ProductFact>,
-);
-
-fn stock_view<'a>(inputs: &CheckInputs<'a>) -> Option<StockView<'a>> {
-    let rows: &[ProductFact] = if inputs.recent_products.is_empty() {
-        &inputs.facts.products
-    } else {
-        inputs.recent_products
-    };
-    let end = inputs.period().last_day();
-    let last = rows.iter().map(|p| p.date).filter(|d| *d <= end).max()?;
-    let first = last - Days::new(6);
-    let mut units: HashMap<&str, i64> = HashMap::new();
-    let mut at_end: BTreeMap<&str, &ProductFact> = BTreeMap::new();
-    for p in rows.iter().filter(|p| p.date >= first && p.date <= last) {
-        *units.entry(p.sku_id.as_str()).or_default() += p.paid_units.unwrap_or(0);
-        if p.date == last {
-            at_end.insert(p.sku_id.as_str(), p);
-        }
+/// The stock window the run loaded, or (a caller that gave none) the one
+/// of the period's own product rows.
+fn stock_view<'a>(inputs: &CheckInputs<'a>) -> std::borrow::Cow<'a, StockWindow> {
+    match inputs.stock {
+        Some(w) => std::borrow::Cow::Borrowed(w),
+        None => std::borrow::Cow::Owned(StockWindow::from_rows(
+            &inputs.facts.products,
+            inputs.period().last_day(),
+        )),
     }
-    Some((last, units, at_end))
 }
 
 fn label(p: &ProductFact) -> String {
@@ -280,7 +264,8 @@ fn stock(ctx: &Ctx, inputs: &CheckInputs, outs: bool) -> CheckResult {
     if !inputs.has(Dataset::Products) {
         return ctx.skipped(None, &ctx.no_export(Dataset::Products));
     }
-    let Some((last, units, at_end)) = stock_view(inputs) else {
+    let view = stock_view(inputs);
+    let Some(last) = view.last else {
         return ctx.result(
             None,
             Level::Pass,
@@ -290,12 +275,12 @@ fn stock(ctx: &Ctx, inputs: &CheckInputs, outs: bool) -> CheckResult {
     let safety = ctx.s.param("safety_days");
     let seven = Decimal::from(7);
     let mut hits: Vec<(Decimal, Sample)> = Vec::new();
-    for (sku, p) in &at_end {
+    for p in &view.at_end {
         if p.status == Some(ProductStatus::Delisted) {
             continue;
         }
         let Some(stock) = p.stock else { continue };
-        let sold = units.get(sku).copied().unwrap_or(0);
+        let sold = view.units(&p.sku_id);
         if sold <= 0 {
             continue;
         }

@@ -41,7 +41,7 @@ use serde_json::Value as Json;
 
 use crate::compute::kpi::{KpiSet, PeriodFacts};
 use crate::model::Dataset;
-use crate::model::facts::{ProductFact, SourceRef};
+use crate::model::facts::{SourceRef, StockWindow};
 use crate::period::{Period, PeriodKind};
 
 pub use catalog::{CheckDef, Direction, Family, check_catalog, check_def};
@@ -252,8 +252,9 @@ pub struct CheckInputs<'a> {
     /// Daily KPI snapshots; the daily moves read the 7 days before the
     /// period and the target pace the month to date (including the day).
     pub history: &'a BTreeMap<NaiveDate, KpiSet>,
-    /// Product rows of the 7 days ending with the period's last day.
-    pub recent_products: &'a [ProductFact],
+    /// The stock window up to the period's last day; without one the
+    /// stock checks read the period's own product rows.
+    pub stock: Option<&'a StockWindow>,
     /// SKUs that sold (a products export day with paid units > 0) in the
     /// `zero_sellers.days` ending with the period's last day
     /// ([`ChecksConfig::zero_seller_days`]).
@@ -275,7 +276,7 @@ impl<'a> CheckInputs<'a> {
             previous_facts: None,
             previous: None,
             history: &EMPTY,
-            recent_products: &[],
+            stock: None,
             sold_in_window: None,
             members: None,
             tier_changes: None,

@@ -5,7 +5,9 @@
 //! UTC (the shop's zone is applied when a day or period is asked for).
 //! `row` and `file` point back at the source so check samples can cite them.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::HashMap;
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
 use super::{OrderStatus, ProductStatus};
@@ -98,6 +100,59 @@ pub struct ProductFact {
     pub bounce_rate: Option<Decimal>,
     pub listed_at: Option<DateTime<Utc>>,
     pub row: SourceRef,
+}
+
+/// Where stock stands, as the stock checks and sheets see it: the last
+/// product day up to a period's end, that day's rows, and what each SKU
+/// sold in the 7 days ending that day.
+///
+/// Only the last day's rows are kept whole; the days before it contribute
+/// their unit counts, which is all cover and stock-outs read.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct StockWindow {
+    /// The last day with product rows.
+    pub last: Option<NaiveDate>,
+    /// The rows of `last`, by SKU.
+    pub at_end: Vec<ProductFact>,
+    /// Σ `paid_units` per SKU over `[last − 6, last]`; `None` when none of
+    /// the SKU's rows had a count.
+    pub units_7d: HashMap<String, Option<i64>>,
+}
+
+impl StockWindow {
+    /// Days counted in `units_7d`, the last included.
+    pub const DAYS: u64 = 7;
+
+    /// The window of `rows` (any days) as of `end`, the last day it may
+    /// reach.
+    pub fn from_rows(rows: &[ProductFact], end: NaiveDate) -> StockWindow {
+        let Some(last) = rows.iter().map(|p| p.date).filter(|d| *d <= end).max() else {
+            return StockWindow::default();
+        };
+        let first = last - Days::new(Self::DAYS - 1);
+        let mut units: HashMap<String, Option<i64>> = HashMap::new();
+        let mut at_end: Vec<ProductFact> = Vec::new();
+        for p in rows.iter().filter(|p| p.date >= first && p.date <= last) {
+            let sum = units.entry(p.sku_id.clone()).or_default();
+            if let Some(n) = p.paid_units {
+                *sum = Some(sum.unwrap_or(0) + n);
+            }
+            if p.date == last {
+                at_end.push(p.clone());
+            }
+        }
+        at_end.sort_by(|a, b| a.sku_id.cmp(&b.sku_id));
+        StockWindow {
+            last: Some(last),
+            at_end,
+            units_7d: units,
+        }
+    }
+
+    /// Units the SKU sold over the window (0 without a count).
+    pub fn units(&self, sku: &str) -> i64 {
+        self.units_7d.get(sku).copied().flatten().unwrap_or(0)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -27,7 +27,7 @@ use crate::check::{CheckResult, worst_level};
 use crate::compute::kpi::{Comparisons, Decomposition, KpiSet, PeriodFacts};
 use crate::compute::tiers::TierResult;
 use crate::config::Team;
-use crate::model::facts::ProductFact;
+use crate::model::facts::{ProductFact, StockWindow};
 use crate::period::Period;
 
 pub use labels::{Labels, RawLabels, TEXT_KEYS, load_labels, parse_labels};
@@ -63,8 +63,9 @@ pub struct ReportData<'a> {
     pub previous_facts: Option<&'a PeriodFacts>,
     /// Daily KPI snapshots (the last 30 days feed the trend sheet).
     pub history: &'a BTreeMap<NaiveDate, KpiSet>,
-    /// Product rows of the 7 days up to the period end (stock cover).
-    pub recent_products: &'a [ProductFact],
+    /// The stock window up to the period end (stock cover); without one
+    /// the stock sheets read the period's own product rows.
+    pub stock: Option<&'a StockWindow>,
     /// Units sold per SKU over those 7 days, from order lines.
     pub units_by_sku_7d: &'a HashMap<String, i64>,
     /// SKUs online with stock and no sale for 90 days (see [`zero_sellers`]).

@@ -19,7 +19,7 @@ use crate::check::{Family, Level, check_def};
 use crate::compute::kpi::{KpiKind, KpiValue, kpi_catalog, kpi_kind, local_date};
 use crate::config::Pii;
 use crate::model::ProductStatus;
-use crate::model::facts::ProductFact;
+use crate::model::facts::{ProductFact, StockWindow};
 use crate::period::PeriodKind;
 
 /// A row source: materialised rows, or a stream (the member list).
@@ -638,32 +638,26 @@ fn safety_days(ctx: &Ctx<'_, '_>) -> Decimal {
 /// count them.
 fn stock(ctx: &Ctx<'_, '_>, outs: bool) -> Option<Vec<HashMap<&'static str, Cell>>> {
     let d = ctx.data;
-    let rows: &[ProductFact] = if d.recent_products.is_empty() {
-        &d.facts.products
-    } else {
-        d.recent_products
+    let view = match d.stock {
+        Some(w) => std::borrow::Cow::Borrowed(w),
+        None => std::borrow::Cow::Owned(StockWindow::from_rows(
+            &d.facts.products,
+            d.period.last_day(),
+        )),
     };
-    let end = d.period.last_day();
-    let last = rows.iter().map(|p| p.date).filter(|x| *x <= end).max()?;
-    let first = last - Days::new(6);
-    let mut units: HashMap<&str, Option<i64>> = HashMap::new();
-    let mut at_end: BTreeMap<&str, &ProductFact> = BTreeMap::new();
-    for p in rows.iter().filter(|p| p.date >= first && p.date <= last) {
-        add_opt(units.entry(p.sku_id.as_str()).or_default(), p.paid_units);
-        if p.date == last {
-            at_end.insert(p.sku_id.as_str(), p);
-        }
-    }
+    view.last?;
     let seven = Decimal::from(7);
     let safety = safety_days(ctx);
     let mut hits: Vec<(Decimal, &str, HashMap<&'static str, Cell>)> = Vec::new();
-    for (sku, p) in at_end {
+    for p in &view.at_end {
+        let sku = p.sku_id.as_str();
         if p.status == Some(ProductStatus::Delisted) {
             continue;
         }
         let Some(stock) = p.stock else { continue };
         // Product rows without unit counts fall back to the order lines.
-        let sold = units
+        let sold = view
+            .units_7d
             .get(sku)
             .copied()
             .flatten()
@@ -721,30 +715,24 @@ fn zero_sellers(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> {
     )
 }
 
-/// Zero sellers (SPEC §8 monthly): on the last product day up to the
-/// period end, SKUs online with stock that sold nothing in the `days` days
+/// Zero sellers (SPEC §8 monthly): on the stock window's last day (the
+/// last product day up to the period end), SKUs online with stock that sold nothing in the `days` days
 /// ending then (`sold` holds the SKUs that did) and were listed before the
 /// window began. Most stock first.
 pub fn zero_sellers_from(
-    products: &[ProductFact],
-    period_last_day: NaiveDate,
+    stock: &StockWindow,
     sold: &HashSet<String>,
     days: u32,
     tz: chrono_tz::Tz,
 ) -> Vec<ProductFact> {
-    let Some(last) = products
-        .iter()
-        .map(|p| p.date)
-        .filter(|d| *d <= period_last_day)
-        .max()
-    else {
+    let Some(last) = stock.last else {
         return Vec::new();
     };
     let window_start = last - Days::new(u64::from(days.max(1)) - 1);
     let listed_before = crate::compute::kpi::day_start(window_start, tz);
-    let mut hits: Vec<ProductFact> = products
+    let mut hits: Vec<ProductFact> = stock
+        .at_end
         .iter()
-        .filter(|p| p.date == last)
         .filter(|p| p.status != Some(ProductStatus::Delisted))
         .filter(|p| p.stock.is_some_and(|s| s > 0))
         .filter(|p| !sold.contains(&p.sku_id))

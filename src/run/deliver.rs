@@ -778,7 +778,7 @@ mod tests {
         checks[0].message = "ROI 0.72 低于 1".into();
         let history = BTreeMap::new();
         let stock = super::super::pipeline::StockInputs {
-            recent_products: Vec::new(),
+            window: Default::default(),
             units_7d: Default::default(),
             sold_in_window: Default::default(),
             zero_seller_days: 90,

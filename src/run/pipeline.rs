@@ -21,6 +21,7 @@ use crate::compute::kpi::{
 };
 use crate::config::{Config, Job};
 use crate::model::Dataset;
+use crate::model::facts::StockWindow;
 use crate::period::{Period, PeriodKind};
 use crate::store::Store;
 
@@ -156,9 +157,14 @@ async fn run_stages(
     let inputs = dataset_inputs(store, job, period, &ingested)?;
     require_inputs(config, job, period, &inputs)?;
 
-    // The 7 days up to the period end, read once: the stock checks' window,
-    // which holds a day's (and its previous day's) or a week's own rows.
-    let products = facts::ProductRows::load(store, period.end - Days::new(7), period.end)?;
+    // Product rows of the period and the one before, read once for the
+    // facts of both, when that is a day or a week of them; a month's are
+    // read when needed rather than held twice.
+    let shared_from = match period.kind() {
+        PeriodKind::Month => period.end,
+        _ => period.previous().start,
+    };
+    let products = facts::ProductRows::load(store, shared_from, period.end)?;
     let facts = facts::load_with(store, config, period, Some(&products))?;
     let kpis = compute_kpis(&facts);
     watch.lap("facts");
@@ -207,7 +213,6 @@ async fn run_stages(
             history: &history,
             previous_facts: comparisons.previous_facts.as_ref(),
             tiers: tier_result.as_ref(),
-            products: &products,
         },
     )?;
     watch.lap("history and checks");
@@ -551,7 +556,6 @@ struct CheckData<'a> {
     history: &'a BTreeMap<NaiveDate, KpiSet>,
     previous_facts: Option<&'a PeriodFacts>,
     tiers: Option<&'a crate::compute::tiers::TierResult>,
-    products: &'a facts::ProductRows,
 }
 
 fn run_checks(
@@ -575,11 +579,11 @@ fn run_checks(
                 .join("; "),
         )
     })?;
-    let stock = StockInputs::load(store, config, period, cfg.zero_seller_days(), d.products)?;
+    let stock = StockInputs::load(store, config, period, cfg.zero_seller_days())?;
     let mut ci = CheckInputs::new(d.facts, d.kpis, d.inputs);
     ci.zh = config.locale == crate::config::Locale::ZhCn;
     ci.history = d.history;
-    ci.recent_products = &stock.recent_products;
+    ci.stock = Some(&stock.window);
     ci.sold_in_window = Some(&stock.sold_in_window);
     ci.previous_facts = d.previous_facts;
     if job.datasets().any(|(ds, _)| ds == Dataset::Members) && period.kind() == PeriodKind::Month {
@@ -598,12 +602,13 @@ fn run_checks(
 /// Stock and sales inputs the checks and the warehouse sheets share,
 /// loaded once per run.
 pub(super) struct StockInputs {
-    /// Product rows of the 7 days up to the period end.
-    pub recent_products: Vec<crate::model::facts::ProductFact>,
-    /// Units sold per SKU over those 7 days, from order lines.
+    /// Where stock stands at the period end (products export).
+    pub window: StockWindow,
+    /// Units sold per SKU over the 7 days up to the period end, from order
+    /// lines (for SKUs whose product rows carry no unit counts).
     pub units_7d: std::collections::HashMap<String, i64>,
-    /// SKUs of `recent_products` that sold in the zero-seller window
-    /// (products export).
+    /// SKUs of the window's last day, online with stock, that sold in the
+    /// zero-seller window (products export).
     pub sold_in_window: std::collections::HashSet<String>,
     /// Length of that window in days (`checks.zero_sellers.days`, 90).
     pub zero_seller_days: u32,
@@ -615,19 +620,22 @@ impl StockInputs {
         config: &Config,
         period: Period,
         zero_seller_days: u32,
-        products: &facts::ProductRows,
     ) -> Result<StockInputs, RunError> {
-        let recent_start = period.end - Days::new(7);
+        let recent_start = period.end - Days::new(StockWindow::DAYS);
         let window_start = period.end - Days::new(u64::from(zero_seller_days));
-        let recent_products = products.between(store, recent_start, period.end)?;
-        // Zero sellers are picked from the last product day's rows, so
-        // only SKUs seen in the last 7 days need an answer.
-        let skus: std::collections::BTreeSet<&str> =
-            recent_products.iter().map(|p| p.sku_id.as_str()).collect();
+        let window = store.stock_window(recent_start, period.end)?;
+        // Zero sellers are the last day's SKUs online with stock: only
+        // those need to know whether they sold.
+        let skus = window
+            .at_end
+            .iter()
+            .filter(|p| p.status != Some(crate::model::ProductStatus::Delisted))
+            .filter(|p| p.stock.is_some_and(|s| s > 0))
+            .map(|p| p.sku_id.as_str());
         let sold_in_window = store.skus_sold_between(skus, window_start, period.end)?;
         Ok(StockInputs {
             units_7d: facts::units_by_sku(store, config, recent_start, period.end)?,
-            recent_products,
+            window,
             sold_in_window,
             zero_seller_days,
         })

@@ -39,8 +39,7 @@ pub fn render_workbooks(run: &Computed<'_>, folder: &RunFolder) -> Result<Vec<Wo
     let layouts = render::load_layouts(templates).map_err(layout_errors)?;
     let stock = run.stock;
     let zero_sellers = render::zero_sellers(
-        &stock.recent_products,
-        run.period.last_day(),
+        &stock.window,
         &stock.sold_in_window,
         stock.zero_seller_days,
         config.timezone,
@@ -83,7 +82,7 @@ pub fn render_workbooks(run: &Computed<'_>, folder: &RunFolder) -> Result<Vec<Wo
             facts: run.facts,
             previous_facts: run.previous_facts,
             history: run.history,
-            recent_products: &stock.recent_products,
+            stock: Some(&stock.window),
             units_by_sku_7d: &stock.units_7d,
             zero_sellers: &zero_sellers,
             tiers: run.tiers,

@@ -21,8 +21,8 @@ use super::codec::{
 use super::error::{Context, StoreError};
 use super::schema::table_name;
 use crate::model::facts::{
-    AdFact, ItemFact, MemberFact, OrderFact, ProductFact, ServiceFact, SourceRef, TargetFact,
-    TrafficFact,
+    AdFact, ItemFact, MemberFact, OrderFact, ProductFact, ServiceFact, SourceRef, StockWindow,
+    TargetFact, TrafficFact,
 };
 use crate::model::{Dataset, OrderStatus, ProductStatus};
 
@@ -70,6 +70,11 @@ pub(crate) const SQL_PRODUCTS: &str = "SELECT day, sku_id, title, category, stat
      unit_cost, stock, visitors, page_views, cart_users, fav_users, paid_buyers, paid_units, \
      paid_amount, refund_amount, bounce_rate, listed_at, file, \"row\" FROM products \
      WHERE day >= ?1 AND day < ?2 ORDER BY day, sku_id";
+pub(crate) const SQL_LAST_PRODUCT_DAY: &str =
+    "SELECT max(day) FROM products WHERE day >= ?1 AND day < ?2";
+// sum() of only NULLs is NULL: no row of the SKU had a count.
+pub(crate) const SQL_UNITS_BY_SKU: &str = "SELECT sku_id, sum(paid_units) FROM products \
+     WHERE day >= ?1 AND day < ?2 GROUP BY sku_id";
 // The `paid_units > 0` term lets SQLite use the partial index
 // `products_sold`: one seek per SKU.
 pub(crate) const SQL_SKU_SOLD: &str = "SELECT 1 FROM products \
@@ -484,6 +489,44 @@ impl Store {
                 })
             },
         )
+    }
+
+    /// The stock window ([`StockWindow`]) of the last product day in
+    /// `[day_start, day_end)`: that day's rows in full and, summed in the
+    /// database, units per SKU over the 7 days ending with it. The days
+    /// before the last are only counted, so a day job reads one day of
+    /// full product rows for its stock checks, not seven.
+    pub fn stock_window(
+        &self,
+        day_start: NaiveDate,
+        day_end: NaiveDate,
+    ) -> Result<StockWindow, StoreError> {
+        self.in_read_transaction("products", || {
+            let last: Option<String> = self
+                .conn
+                .prepare_cached(SQL_LAST_PRODUCT_DAY)
+                .and_then(|mut s| s.query_row(day_range(day_start, day_end), |r| r.get(0)))
+                .ctx("products", "last product day")?;
+            let Some(last) = last else {
+                return Ok(StockWindow::default());
+            };
+            let last = date_from_text("products", "day", &last)?;
+            let first = last - Days::new(StockWindow::DAYS - 1);
+            let units_7d = self
+                .collect(
+                    "products",
+                    SQL_UNITS_BY_SKU,
+                    day_range(first, last + Days::new(1)),
+                    |c| Ok((c.get::<String>(0)?, c.get::<Option<i64>>(1)?)),
+                )?
+                .into_iter()
+                .collect();
+            Ok(StockWindow {
+                last: Some(last),
+                at_end: self.products_on(last)?,
+                units_7d,
+            })
+        })
     }
 
     /// Which of `skus` sold in the days `[day_start, day_end)`: a products
@@ -1005,6 +1048,8 @@ mod tests {
             SQL_PRODUCTS,
             SQL_LATEST_COST_ONE,
             SQL_SKU_SOLD,
+            SQL_LAST_PRODUCT_DAY,
+            SQL_UNITS_BY_SKU,
             SQL_MEMBERS,
             SQL_MEMBERS_JOINED,
             SQL_SERVICE,

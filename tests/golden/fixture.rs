@@ -464,6 +464,7 @@ pub struct Fixture {
     pub checks: Vec<CheckResult>,
     pub history: BTreeMap<NaiveDate, KpiSet>,
     pub recent_products: Vec<ProductFact>,
+    pub stock: StockWindow,
     pub units_by_sku_7d: HashMap<String, i64>,
     pub zero_sellers: Vec<ProductFact>,
     pub tiers: TierResult,
@@ -499,8 +500,8 @@ pub fn fixture() -> Fixture {
             .into_iter()
             .collect();
     let sold: std::collections::HashSet<String> = units_by_sku_7d.keys().cloned().collect();
-    let zero_sellers =
-        storepulse::render::zero_sellers(&recent_products, today, &sold, 90, Shanghai);
+    let stock = StockWindow::from_rows(&recent_products, today);
+    let zero_sellers = storepulse::render::zero_sellers(&stock, &sold, 90, Shanghai);
     Fixture {
         facts,
         previous_facts,
@@ -511,6 +512,7 @@ pub fn fixture() -> Fixture {
         checks: checks(),
         history,
         recent_products,
+        stock,
         units_by_sku_7d,
         zero_sellers,
         tiers: tiers(),
@@ -547,7 +549,7 @@ impl Fixture {
             facts: &self.facts,
             previous_facts: Some(&self.previous_facts),
             history: &self.history,
-            recent_products: &self.recent_products,
+            stock: Some(&self.stock),
             units_by_sku_7d: &self.units_by_sku_7d,
             zero_sellers: &self.zero_sellers,
             tiers: with_tiers.then_some(&self.tiers),
