@@ -56,7 +56,14 @@ pub async fn run_job(
     let attempt = store.next_attempt(&job.name, &period_id)?;
     let run_id = store.begin_run(&job.name, &period_id, attempt, opts.now)?;
     info!(attempt, "run started");
+    // The run's commits only append to the WAL; one checkpoint after the
+    // ingest copies them into the database beside the later stages (see
+    // `store::checkpoint`).
+    let paused = !opts.skip_ingest && store.pause_checkpoints().is_ok();
     let result = run_stages(config, job, period, opts, cancel, &mut store).await;
+    if paused && let Err(e) = store.resume_checkpoints() {
+        warn!(error = %e, "automatic checkpoints not resumed");
+    }
     let (status, error) = match &result {
         Ok(run) => (ledger_status(run.outcome), None),
         Err(RunError::Interrupted) => ("interrupted", Some("interrupted".to_string())),
@@ -153,6 +160,12 @@ async fn run_stages(
         ingest::ingest_inbox(config, store, period.last_day(), period.start, cancel)?
     };
     watch.lap("ingest");
+    // Dropped, so waited for, when the stages end.
+    let _checkpoint = if ingested.files.is_empty() {
+        None
+    } else {
+        store.checkpoint_in_background()
+    };
     check_cancel(cancel)?;
     let inputs = dataset_inputs(store, job, period, &ingested)?;
     require_inputs(config, job, period, &inputs)?;

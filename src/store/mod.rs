@@ -12,6 +12,7 @@
 //! either lands whole or not at all. Reads take UTC instant ranges or shop
 //! calendar days; converting a period in a zone is the caller's business.
 
+mod checkpoint;
 mod codec;
 mod error;
 mod http_cache;
@@ -29,6 +30,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 
+pub use checkpoint::BackgroundCheckpoint;
 pub use error::StoreError;
 pub use ingest::{FileMeta, Ingest, IngestSummary, RegisteredFile};
 pub use ledger::{RunRecord, RunStatus};
