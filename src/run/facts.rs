@@ -204,21 +204,7 @@ pub fn daily_snapshots(
     let stored = store.daily_kpis(*first, *last + Days::new(1))?;
     let mut out = BTreeMap::new();
     for day in days {
-        let cached = stored.get(day).map(|m| {
-            let json: serde_json::Map<String, serde_json::Value> = m
-                .iter()
-                // Not a KPI, and the largest value of the day: not parsed.
-                .filter(|(k, _)| k.as_str() != SKU_UNITS)
-                .map(|(k, v)| {
-                    let value = v
-                        .as_deref()
-                        .and_then(|s| serde_json::from_str(s).ok())
-                        .unwrap_or(serde_json::Value::Null);
-                    (k.clone(), value)
-                })
-                .collect();
-            kpis_from_json(&serde_json::Value::Object(json))
-        });
+        let cached = stored.get(day).map(kpis_from_stored);
         let own = own.filter(|(f, _)| f.period == Period::day(*day));
         let set = match (cached, own) {
             (Some(set), _) => set,
@@ -238,6 +224,85 @@ pub fn daily_snapshots(
     Ok(out)
 }
 
+/// The KPIs of a week or a month: its stored snapshot, or computed from
+/// its rows and stored for the next run that compares with it.
+pub fn period_snapshot(
+    store: &mut Store,
+    config: &Config,
+    period: Period,
+) -> Result<KpiSet, RunError> {
+    let name = period.to_string();
+    let Some(stored) = store.period_kpis(&name, period.start, period.last_day())? else {
+        let set = compute_kpis(&load(store, config, period)?);
+        keep_period_snapshot(store, period, &set)?;
+        return Ok(set);
+    };
+    let mut set = kpis_from_stored(&stored);
+    if period.kind() == crate::period::PeriodKind::Month {
+        // Targets are settings, not rows: the stored actuals are measured
+        // against the targets as they are now, as a fresh computation is.
+        let targets = targets_for(store, config, period)?;
+        let days = Decimal::from(period.days());
+        let extra = crate::compute::kpi::target_kpis(&set, &targets, period.start, days, days);
+        set.extend(extra);
+    }
+    Ok(set)
+}
+
+/// Stores the KPIs of a week or a month a run has computed (its own
+/// period), so the next period's run compares with them without loading
+/// the rows again. Day periods have their daily snapshots instead.
+pub fn keep_period_snapshot(
+    store: &mut Store,
+    period: Period,
+    set: &KpiSet,
+) -> Result<(), RunError> {
+    let mut map = kpi_map(set);
+    // Target KPIs are applied when the snapshot is read (see
+    // `period_snapshot`), so a changed target never reads stale.
+    map.retain(|id, _| !is_target_kpi(id));
+    store.put_period_kpis(&period.to_string(), period.start, period.last_day(), &map)?;
+    Ok(())
+}
+
+/// `target.*`, `target_completion.*` and `target_pace.*`.
+fn is_target_kpi(id: &str) -> bool {
+    id.split_once('.')
+        .is_some_and(|(prefix, _)| matches!(prefix, "target" | "target_completion" | "target_pace"))
+}
+
+/// A stored snapshot read back into KPIs.
+fn kpis_from_stored(m: &BTreeMap<String, Option<String>>) -> KpiSet {
+    let json: serde_json::Map<String, serde_json::Value> = m
+        .iter()
+        // Not a KPI, and the largest value of a day: not parsed.
+        .filter(|(k, _)| k.as_str() != SKU_UNITS)
+        .map(|(k, v)| {
+            let value = v
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok())
+                .unwrap_or(serde_json::Value::Null);
+            (k.clone(), value)
+        })
+        .collect();
+    kpis_from_json(&serde_json::Value::Object(json))
+}
+
+/// KPIs as stored: id → exact JSON text, `None` for a missing value.
+fn kpi_map(set: &KpiSet) -> BTreeMap<String, Option<String>> {
+    // Exact decimals: a snapshot read back must equal the KPIs computed,
+    // or a comparison would depend on whether its period was computed in
+    // this run or an earlier one.
+    let mut map = BTreeMap::new();
+    if let serde_json::Value::Object(o) = kpis_to_exact_json(set) {
+        for (k, v) in o {
+            let text = (!v.is_null()).then(|| v.to_string());
+            map.insert(k, text);
+        }
+    }
+    map
+}
+
 /// The snapshot id under which a day's units per SKU are kept beside its
 /// KPIs. The KPI reader skips ids the catalogue does not know, so it never
 /// shows up as a KPI; keeping it in the same rows makes it as fresh as the
@@ -245,17 +310,7 @@ pub fn daily_snapshots(
 const SKU_UNITS: &str = "_units_by_sku";
 
 fn snapshot_map(set: &KpiSet, facts: &PeriodFacts) -> BTreeMap<String, Option<String>> {
-    // Exact decimals: a snapshot read back must equal the KPIs computed,
-    // or a comparison would depend on whether its day was computed in this
-    // run or an earlier one.
-    let json = kpis_to_exact_json(set);
-    let mut map = BTreeMap::new();
-    if let serde_json::Value::Object(o) = json {
-        for (k, v) in o {
-            let text = (!v.is_null()).then(|| v.to_string());
-            map.insert(k, text);
-        }
-    }
+    let mut map = kpi_map(set);
     let units = serde_json::Value::Object(
         sum_units(&facts.items)
             .into_iter()

@@ -180,6 +180,9 @@ async fn run_stages(
     let products = facts::ProductRows::load(store, shared_from, period.end)?;
     let facts = facts::load_with(store, config, period, Some(&products))?;
     let kpis = compute_kpis(&facts);
+    if period.kind() != PeriodKind::Day {
+        facts::keep_period_snapshot(store, period, &kpis)?;
+    }
     watch.lap("facts");
     let comparisons = comparison_sets(store, config, period, &products)?;
     let comparison = compare(
@@ -378,9 +381,9 @@ struct ComparisonSets {
 /// KPIs of the previous period, the same period a week earlier (daily jobs)
 /// and a year earlier, each only when the store has data for it.
 ///
-/// A day's comparisons are daily snapshots, computed once per day and kept
-/// (re-computed when the day's rows change), so a daily run loads the facts
-/// of its own day only. Longer periods are computed from their facts.
+/// Comparisons are snapshots, computed once per day, week or month and kept
+/// (dropped when their rows change), so a run loads the facts of its own
+/// period only once the periods before it have run.
 fn comparison_sets(
     store: &mut Store,
     config: &Config,
@@ -395,7 +398,7 @@ fn comparison_sets(
             let mut days = facts::daily_snapshots(store, config, &[p.start], None)?;
             return Ok(days.remove(&p.start));
         }
-        Ok(Some(compute_kpis(&facts::load(store, config, p)?)))
+        Ok(Some(facts::period_snapshot(store, config, p)?))
     };
     let previous = kpis_of(period.previous())?;
     let week_ago = match period.kind() {

@@ -661,7 +661,8 @@ impl Ingest<'_> {
     }
 
     /// Drops the KPI snapshots of the days this ingest touched, and of the
-    /// day after each (an order's paid day can follow its created day).
+    /// day after each (an order's paid day can follow its created day),
+    /// with those of the weeks and months holding them.
     ///
     /// Snapshots are a cache of the stored rows. Dropping them in the same
     /// transaction as the rows change means no path that writes rows (a
@@ -678,9 +679,18 @@ impl Ingest<'_> {
             .conn
             .prepare_cached("DELETE FROM daily_kpis WHERE day = ?1")
             .ctx("daily_kpis", "forget changed days")?;
+        // Few periods are kept (one row per KPI of each week and month
+        // computed), so the range test scans a small table.
+        let mut del_periods = self
+            .conn
+            .prepare_cached("DELETE FROM period_kpis WHERE first_day <= ?1 AND last_day >= ?1")
+            .ctx("period_kpis", "forget changed days")?;
         for d in days {
-            del.execute([date_to_text(d)])
-                .ctx("daily_kpis", "forget changed days")?;
+            let d = date_to_text(d);
+            del.execute([&d]).ctx("daily_kpis", "forget changed days")?;
+            del_periods
+                .execute([&d])
+                .ctx("period_kpis", "forget changed days")?;
         }
         Ok(())
     }

@@ -16,6 +16,7 @@ pub(crate) const MIGRATIONS: &[(u32, &str)] = &[
     (5, V5),
     (6, V6),
     (7, V7),
+    (8, V8),
 ];
 
 /// Version 5: the zero-seller check sums 90 days of `paid_units` per SKU;
@@ -63,6 +64,20 @@ DROP TABLE member_levels;
 const V7: &str = "
 DROP INDEX products_units;
 CREATE INDEX products_sold ON products (sku_id, day) WHERE paid_units > 0;
+";
+
+/// Version 8: KPI snapshots of whole weeks and months, so a run compares
+/// with the previous period without loading its rows again. Each keeps
+/// the days it covers: an ingest changing one of them drops it.
+const V8: &str = "
+CREATE TABLE period_kpis (
+    period    TEXT NOT NULL,
+    first_day TEXT NOT NULL,
+    last_day  TEXT NOT NULL,
+    kpi       TEXT NOT NULL,
+    value     TEXT,
+    PRIMARY KEY (period, kpi)
+) STRICT, WITHOUT ROWID;
 ";
 
 /// Version 1: the datasets, the file registry, snapshots, the run ledger and

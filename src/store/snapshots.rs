@@ -13,6 +13,7 @@ use super::codec::{date_from_text, date_to_text};
 use super::error::{Context, StoreError};
 
 const KPIS: &str = "daily_kpis";
+const PERIOD_KPIS: &str = "period_kpis";
 const LEVELS: &str = "member_level_sets";
 
 /// Members per stored row of a level evaluation (~1.5 MB of text).
@@ -77,6 +78,63 @@ impl Store {
             }
             Ok(())
         })
+    }
+
+    /// Replaces the KPI values stored for a whole period (a week or a
+    /// month, named as in run folders), covering `first_day..=last_day`.
+    pub fn put_period_kpis(
+        &mut self,
+        period: &str,
+        first_day: NaiveDate,
+        last_day: NaiveDate,
+        kpis: &BTreeMap<String, Option<String>>,
+    ) -> Result<(), StoreError> {
+        self.write(PERIOD_KPIS, "put", |tx| {
+            tx.prepare_cached("DELETE FROM period_kpis WHERE period = ?1")
+                .and_then(|mut s| s.execute([period]))
+                .ctx(PERIOD_KPIS, "clear period")?;
+            let mut ins = tx
+                .prepare_cached(
+                    "INSERT INTO period_kpis (period, first_day, last_day, kpi, value) \
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .ctx(PERIOD_KPIS, "put")?;
+            let (first, last) = (date_to_text(first_day), date_to_text(last_day));
+            for (id, value) in kpis {
+                ins.execute(params![period, first, last, id, value])
+                    .ctx(PERIOD_KPIS, "put")?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The KPI values stored for `period` covering `first_day..=last_day`;
+    /// `None` when there are none (never computed, or dropped since).
+    pub fn period_kpis(
+        &self,
+        period: &str,
+        first_day: NaiveDate,
+        last_day: NaiveDate,
+    ) -> Result<Option<BTreeMap<String, Option<String>>>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT kpi, value FROM period_kpis \
+                 WHERE period = ?1 AND first_day = ?2 AND last_day = ?3",
+            )
+            .ctx(PERIOD_KPIS, "get")?;
+        let rows = stmt
+            .query_map(
+                params![period, date_to_text(first_day), date_to_text(last_day)],
+                |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)),
+            )
+            .ctx(PERIOD_KPIS, "get")?;
+        let mut out = BTreeMap::new();
+        for row in rows {
+            let (k, v) = row.ctx(PERIOD_KPIS, "get")?;
+            out.insert(k, v);
+        }
+        Ok((!out.is_empty()).then_some(out))
     }
 
     /// Stored KPI values for the days in `[day_start, day_end)`; days with
