@@ -286,12 +286,24 @@ async fn run_stages(
         .clone()
         .unwrap_or_else(|| config.out.join(&job.name).join(period.to_string()));
     let folder = RunFolder::create(&final_dir)?;
-    let workbooks = super::report::render_workbooks(&computed, &folder)?;
-    watch.lap("workbooks");
-    if let Some(t) = &tier_result {
-        super::tiers::write_csv(folder.path(), t)?;
-        watch.lap("member_tiers.csv");
-    }
+    // member_tiers.csv (millions of rows for a large shop) is written on
+    // its own thread beside the workbooks, whose threads rarely keep every
+    // core busy to the end.
+    let (workbooks, csv) = std::thread::scope(|s| {
+        let csv = tier_result
+            .as_ref()
+            .map(|t| s.spawn(|| super::tiers::write_csv(folder.path(), t)));
+        let workbooks = super::report::render_workbooks(&computed, &folder);
+        let csv = csv.map(|h| {
+            h.join().unwrap_or_else(|_| {
+                Err(RunError::Render("member_tiers.csv writer panicked".into()))
+            })
+        });
+        (workbooks, csv)
+    });
+    let workbooks = workbooks?;
+    csv.transpose()?;
+    watch.lap("workbooks and member_tiers.csv");
     check_cancel(cancel)?;
     let prepared = super::deliver::prepare(&computed, store, &folder, &workbooks)?;
     summary.deliveries = prepared.deliveries();

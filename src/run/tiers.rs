@@ -48,18 +48,33 @@ pub fn compute(
     let (_, end) = period_instants(&period, config.timezone);
     let mut agg = PurchaseAggregator::new(as_of, settings.window);
     let mut fold_err = None;
-    store.for_each_purchase(None, end, config.timezone, |member, day, net| {
-        if fold_err.is_none()
-            && let Err(e) = agg.push(member, day, net)
-        {
-            fold_err = Some(e);
-        }
-    })?;
+    // The member list and the previous evaluation are read on a second
+    // connection while this one streams the purchases: each is seconds of
+    // reading for millions of members.
+    let (scanned, side) = std::thread::scope(|s| {
+        let side = s.spawn(|| -> Result<_, RunError> {
+            let other = Store::open(&config.state)?;
+            Ok((other.members()?, other.member_levels_before(as_of)?))
+        });
+        let scanned = store.for_each_purchase(None, end, config.timezone, |member, day, net| {
+            if fold_err.is_none()
+                && let Err(e) = agg.push(member, day, net)
+            {
+                fold_err = Some(e);
+            }
+        });
+        let side = side.join().unwrap_or_else(|_| {
+            Err(RunError::Render(
+                "member tiers: member list reader panicked".into(),
+            ))
+        });
+        (scanned, side)
+    });
+    scanned?;
     if let Some(e) = fold_err {
         return Err(RunError::Render(format!("member tiers: {e}")));
     }
-    let members = store.members()?;
-    let previous = store.member_levels_before(as_of)?;
+    let (members, previous) = side?;
     // Birthdays are listed for the period after the one reported on: the
     // crm team acts on them next.
     let coming = period.next();
