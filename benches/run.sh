@@ -5,8 +5,10 @@
 # into a cache folder, then measures wall time and peak RSS of:
 #   1. importing the year of orders and order lines (`storepulse import`),
 #   2. the daily job for the last day, with the year in the store,
-#   3. the weekly job for the last week,
-#   4. the monthly tier job for the last complete month,
+#   3. the weekly job for the last week, after the week before ran,
+#   4. the monthly tier job for the last complete month, after the month
+#      before ran (a steady state: each run finds its predecessor's KPI
+#      snapshot and member levels),
 #   5. a backfill of daily runs over the year with --no-send,
 # and prints one table. Every run starts from an empty store.
 #
@@ -190,9 +192,13 @@ if has daily; then
     measure "daily-ops $LAST" 2 500 "$SP" "${CONF[@]}" run-job daily-ops --date "$LAST" --no-send
 fi
 if has weekly; then
+    echo "== (not measured) weekly-review for the week before"
+    "$SP" "${CONF[@]}" run-job weekly-review --date "$(date -d "$LAST - 7 days" +%F)" --no-send >/dev/null 2>&1 || true
     measure "weekly-review (week of $LAST)" - - "$SP" "${CONF[@]}" run-job weekly-review --date "$LAST" --no-send
 fi
 if has monthly; then
+    echo "== (not measured) monthly-members for the month before"
+    "$SP" "${CONF[@]}" run-job monthly-members --period "$(date -d "$MONTH-01 - 1 month" +%Y-%m)" --no-send >/dev/null 2>&1 || true
     measure "monthly-members $MONTH" 5 - "$SP" "${CONF[@]}" run-job monthly-members --period "$MONTH" --no-send
 fi
 if has backfill; then
