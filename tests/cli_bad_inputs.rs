@@ -459,3 +459,50 @@ fn the_same_export_downloaded_twice_is_read_once_and_left_alone_after() {
         .count();
     assert_eq!(orders_inputs, 1, "{}", s["inputs"]);
 }
+
+/// A full disk under stdout and stderr (`/dev/full`) loses the messages,
+/// not the process: the exit code still tells the outcome, no panic.
+#[test]
+fn output_streams_that_cannot_be_written_do_not_panic() {
+    let ws = Workspace::new();
+    let full = || {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap()
+    };
+    let run = |args: &[&str]| {
+        std::process::Command::new(support::bin())
+            .current_dir(ws.path())
+            .arg("--config")
+            .arg(ws.path().join("storepulse.toml"))
+            .arg("--set")
+            .arg(format!(
+                "targets.file={}",
+                support::repo().join("sample-data/targets.csv").display()
+            ))
+            .arg("--set")
+            .arg(format!("inbox={}", support::sample_inbox().display()))
+            .args(args)
+            .env_remove("STOREPULSE_CONFIG")
+            .env_remove("STOREPULSE_LOG")
+            .stdout(full())
+            .stderr(full())
+            .status()
+            .unwrap()
+            .code()
+    };
+    // An error printed with its causes: usage error, exit 2.
+    assert_eq!(
+        run(&["run-job", "no-such-job", "--date", "2026-11-22"]),
+        Some(2)
+    );
+    // Tables printed on stdout.
+    assert_eq!(run(&["schedule", "daily-ops", "--count", "3"]), Some(0));
+    assert_eq!(run(&["list-jobs"]), Some(0));
+    assert_eq!(run(&["validate"]), Some(0));
+    // A whole run, logging as it goes and printing its summary.
+    let code = run(&["run-job", "daily-ops", "--date", "2026-11-22", "--no-send"]);
+    assert!(matches!(code, Some(0 | 1)), "exit {code:?}");
+    assert!(ws.summary("daily-ops", "2026-11-22")["kpis"].is_object());
+}

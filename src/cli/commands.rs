@@ -62,7 +62,7 @@ pub fn with_config(cli: &Cli, f: impl FnOnce(Config) -> u8) -> u8 {
     match load_config(cli) {
         Ok(config) => f(config),
         Err(errors) => {
-            eprint!("{errors}");
+            say_raw!("{errors}");
             exit::USAGE
         }
     }
@@ -74,7 +74,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, u8> {
         .enable_all()
         .build()
         .map_err(|e| {
-            eprintln!("error: cannot start the async runtime: {e}");
+            say!("error: cannot start the async runtime: {e}");
             exit::USAGE
         })
 }
@@ -82,7 +82,7 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, u8> {
 pub fn find_job<'c>(config: &'c Config, name: &str) -> Result<&'c Job, u8> {
     config.job(name).ok_or_else(|| {
         let names: Vec<_> = config.jobs.keys().map(String::as_str).collect();
-        eprintln!(
+        say!(
             "error: no job named {name:?} (jobs: {})",
             if names.is_empty() {
                 "none".into()
@@ -136,7 +136,7 @@ fn run_job(
     let period = match resolve_period(job, date, period) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("error: {e}");
+            say!("error: {e}");
             return exit::USAGE;
         }
     };
@@ -152,7 +152,7 @@ fn run_job(
 pub fn report_run(result: Result<run::JobRun, RunError>) -> u8 {
     match result {
         Ok(run) => {
-            eprintln!(
+            say!(
                 "{} {}: {} -> {}",
                 run.job,
                 run.period,
@@ -160,7 +160,7 @@ pub fn report_run(result: Result<run::JobRun, RunError>) -> u8 {
                 run.folder.display()
             );
             for d in &run.summary.deliveries {
-                eprintln!("  {} [{}] {}", d.team, d.status, d.to.join(", "));
+                say!("  {} [{}] {}", d.team, d.status, d.to.join(", "));
             }
             run.exit_code()
         }
@@ -177,7 +177,7 @@ fn backfill(config: &Config, name: &str, from: NaiveDate, to: NaiveDate, no_send
         Err(code) => return code,
     };
     if to < from {
-        eprintln!("error: --to {to} is before --from {from}");
+        say!("error: --to {to} is before --from {from}");
         return exit::USAGE;
     }
     let rt = match runtime() {
@@ -258,7 +258,7 @@ fn backfill_parallel(
                 {
                     Ok(rt) => rt,
                     Err(e) => {
-                        eprintln!("error: cannot start the async runtime: {e}");
+                        say!("error: cannot start the async runtime: {e}");
                         stop.store(true, std::sync::atomic::Ordering::Relaxed);
                         return;
                     }
@@ -318,11 +318,14 @@ fn import(config: &Config, dataset: Dataset, files: &[PathBuf]) -> u8 {
             Ok(reports) => {
                 for r in reports {
                     if progress.is_bar() {
-                        eprintln!();
+                        say!();
                     }
-                    eprintln!(
+                    say!(
                         "{}: {} rows, {} rejected, {} duplicate keys",
-                        r.file, r.rows, r.rejected, r.duplicates_total
+                        r.file,
+                        r.rows,
+                        r.rejected,
+                        r.duplicates_total
                     );
                 }
             }
@@ -347,12 +350,17 @@ fn history(config: &Config, job: Option<&str>, limit: usize) -> u8 {
     };
     match store.runs(job, limit) {
         Ok(runs) => {
-            println!(
+            put!(
                 "{:<18} {:<10} {:>3}  {:<11} {:<25} {:<25} error",
-                "job", "period", "try", "status", "started", "finished"
+                "job",
+                "period",
+                "try",
+                "status",
+                "started",
+                "finished"
             );
             for r in runs {
-                println!(
+                put!(
                     "{:<18} {:<10} {:>3}  {:<11} {:<25} {:<25} {}",
                     r.job,
                     r.period,
@@ -378,16 +386,16 @@ fn validate(cli: &Cli) -> u8 {
     let config = match load_config(cli) {
         Ok(c) => c,
         Err(errors) => {
-            eprint!("{errors}");
+            say_raw!("{errors}");
             return exit::USAGE;
         }
     };
     let errors = run::validate::validate(&config);
     if !errors.is_empty() {
-        eprint!("{errors}");
+        say_raw!("{errors}");
         return exit::USAGE;
     }
-    eprintln!(
+    say!(
         "ok: {} ({} jobs, {} teams)",
         config.file.display(),
         config.jobs.len(),

@@ -5,6 +5,40 @@
 //! (`run`), the store or the scheduler. Errors are printed with their whole
 //! cause chain on stderr and mapped to the exit codes users script against.
 
+/// `eprintln!` that cannot panic: a stderr that cannot be written (a full
+/// disk, a closed pipe) loses the message, not the process, whose exit
+/// code still tells the outcome.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `eprint!` that cannot panic; see `say!`.
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+/// `print!` that cannot panic; see `say!`.
+macro_rules! put_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `println!` that cannot panic; see `say!`.
+macro_rules! put {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod args;
 mod commands;
 mod outbox;
@@ -67,7 +101,10 @@ fn init_logging(cli: &Cli) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false);
+        .with_target(false)
+        // A log line that cannot be written is lost, quietly: reporting it
+        // on the same broken stderr would panic (see `say!`).
+        .log_internal_errors(false);
     match cli.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
@@ -90,14 +127,14 @@ pub fn load_config(cli: &Cli) -> Result<Config, ConfigErrors> {
 /// Prints an error and its whole `source()` chain to stderr.
 pub fn print_error(err: &(dyn std::error::Error + 'static)) {
     let mut last = err.to_string();
-    eprintln!("error: {last}");
+    say!("error: {last}");
     let mut cur = err.source();
     while let Some(e) = cur {
         // Many messages already end with their cause's text; saying it
         // twice reads like two problems.
         let text = e.to_string();
         if !last.contains(&text) {
-            eprintln!("  caused by: {text}");
+            say!("  caused by: {text}");
         }
         last = text;
         cur = e.source();

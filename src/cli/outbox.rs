@@ -36,7 +36,7 @@ fn list(outbox: &Outbox<'_>) -> u8 {
             return exit::INPUT;
         }
     };
-    print!("{}", table(&entries));
+    put_raw!("{}", table(&entries));
     exit::OK
 }
 
@@ -68,7 +68,7 @@ pub fn table(entries: &[OutboxEntry]) -> String {
 
 fn flush_all(config: &Config, outbox: &Outbox<'_>) -> u8 {
     if config.delivery != DeliveryMode::Smtp {
-        eprintln!(
+        say!(
             "error: delivery is \"outbox-only\": nothing is sent; set delivery = \"smtp\" and an [smtp] section to send the outbox"
         );
         return exit::USAGE;
@@ -94,14 +94,14 @@ fn flush_all(config: &Config, outbox: &Outbox<'_>) -> u8 {
     };
     match rt.block_on(flush(outbox, &mailer)) {
         Ok(r) => {
-            eprintln!(
+            say!(
                 "outbox flush: {} sent, {} deferred, {} failed",
                 r.sent.len(),
                 r.deferred.len(),
                 r.failed.len()
             );
             for (id, error) in r.deferred.iter().chain(&r.failed) {
-                eprintln!("  {id}: {error}");
+                say!("  {id}: {error}");
             }
             if r.all_sent() {
                 exit::OK
@@ -118,7 +118,7 @@ fn flush_all(config: &Config, outbox: &Outbox<'_>) -> u8 {
 
 fn report(e: &RunError) {
     match e {
-        RunError::Config(errors) => eprint!("{errors}"),
+        RunError::Config(errors) => say_raw!("{errors}"),
         other => print_error(other),
     }
 }

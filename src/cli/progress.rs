@@ -64,7 +64,7 @@ impl Progress {
     /// Ends the bar's line.
     pub fn finish(&self) {
         if self.tty {
-            eprintln!();
+            say!();
         }
     }
 }

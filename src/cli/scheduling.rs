@@ -31,7 +31,7 @@ fn check_schedules(config: &Config) -> Result<(), u8> {
     if errors.is_empty() {
         Ok(())
     } else {
-        eprint!("{errors}");
+        say_raw!("{errors}");
         Err(exit::USAGE)
     }
 }
@@ -40,7 +40,7 @@ fn check_schedules(config: &Config) -> Result<(), u8> {
 fn state_dir(config: &Config) -> Result<(), u8> {
     match config.state.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => std::fs::create_dir_all(dir).map_err(|e| {
-            eprintln!(
+            say!(
                 "error: cannot create the state folder {}: {e}",
                 dir.display()
             );
@@ -74,7 +74,7 @@ fn build_scheduler(
         return Err(store_failed(&RunError::from(e)));
     }
     let jobs = jobs.map_err(|errors| {
-        eprint!("{errors}");
+        say_raw!("{errors}");
         exit::USAGE
     })?;
     let clock = Arc::new(SystemClock);
@@ -99,7 +99,7 @@ pub fn daemon(config: &Config) -> u8 {
     let daemon = match daemon_config(config) {
         Ok(d) => d,
         Err(errors) => {
-            eprint!("{errors}");
+            say_raw!("{errors}");
             return exit::USAGE;
         }
     };
@@ -194,12 +194,12 @@ pub fn catch_up(config: &Config) -> u8 {
         }
     };
     if finished.is_empty() {
-        println!("nothing to catch up");
+        put!("nothing to catch up");
         return exit::OK;
     }
     let mut worst = exit::OK;
     for run in &finished {
-        println!("{}", describe(run));
+        put!("{}", describe(run));
         let code = runner
             .exit_code(&run.job, run.period)
             .unwrap_or_else(|| fallback_code(&run.outcome));
@@ -246,7 +246,7 @@ pub fn schedule(config: &Config, job: &str, from: Option<&str>, count: usize) ->
         Some(text) => match DateTime::parse_from_rfc3339(text) {
             Ok(t) => t.with_timezone(&Utc),
             Err(e) => {
-                eprintln!(
+                say!(
                     "error: --from {text:?} is not an RFC 3339 instant \
                      (e.g. 2026-11-22T00:00:00+08:00): {e}"
                 );
@@ -257,12 +257,12 @@ pub fn schedule(config: &Config, job: &str, from: Option<&str>, count: usize) ->
     let cfg = match job_schedule(config, job) {
         Ok(c) => c,
         Err(errors) => {
-            eprint!("{errors}");
+            say_raw!("{errors}");
             return exit::USAGE;
         }
     };
     let scheduled = cfg.into_job(&job.name, job.period, from);
-    print!("{}", format_upcoming(&scheduled.upcoming(from, count)));
+    put_raw!("{}", format_upcoming(&scheduled.upcoming(from, count)));
     exit::OK
 }
 
@@ -272,7 +272,7 @@ pub fn list_jobs(config: &Config) -> u8 {
     let jobs = match scheduled_jobs(config, |_| now) {
         Ok(j) => j,
         Err(errors) => {
-            eprint!("{errors}");
+            say_raw!("{errors}");
             return exit::USAGE;
         }
     };
@@ -319,7 +319,7 @@ pub fn list_jobs(config: &Config) -> u8 {
             status,
         ]);
     }
-    print!("{}", table(&rows));
+    put_raw!("{}", table(&rows));
     exit::OK
 }
 

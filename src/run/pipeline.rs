@@ -56,12 +56,12 @@ pub async fn run_job(
     let attempt = store.next_attempt(&job.name, &period_id)?;
     let run_id = store.begin_run(&job.name, &period_id, attempt, opts.now)?;
     info!(attempt, "run started");
-    // The run's commits only append to the WAL; one checkpoint after the
-    // ingest copies them into the database beside the later stages (see
-    // `store::checkpoint`).
-    let paused = !opts.skip_ingest && store.pause_checkpoints().is_ok();
+    // The run's commits append to the WAL (up to a bound); one checkpoint
+    // after the ingest copies them into the database beside the later
+    // stages (see `store::checkpoint`).
+    let deferred = !opts.skip_ingest && store.defer_checkpoints().is_ok();
     let result = run_stages(config, job, period, opts, cancel, &mut store).await;
-    if paused && let Err(e) = store.resume_checkpoints() {
+    if deferred && let Err(e) = store.resume_checkpoints() {
         warn!(error = %e, "automatic checkpoints not resumed");
     }
     let (status, error) = match &result {

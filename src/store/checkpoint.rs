@@ -4,10 +4,14 @@
 //! pages spread over the whole history (order ids and members arrive in no
 //! order). SQLite's automatic checkpoint copies them from the WAL into the
 //! database right after each commit, on the writing connection, so the run
-//! waits for it before computing anything. With [`Store::pause_checkpoints`]
-//! the commits only append to the WAL, and [`Store::checkpoint_in_background`]
-//! copies it on a second connection while the run computes and renders on
-//! the other core.
+//! waits for it before computing anything. With [`Store::defer_checkpoints`]
+//! the commits append to the WAL until it holds a gigabyte, and
+//! [`Store::checkpoint_in_background`] copies it on a second connection
+//! while the run computes and renders on the other core.
+//!
+//! The bound matters: a first run or a catch-up ingests months of exports
+//! in one run, and a WAL that is never checkpointed would grow until the
+//! disk is full. Past the bound, commits checkpoint as usual.
 //!
 //! Nothing about durability changes: a committed transaction is in the WAL
 //! either way, and an interrupted checkpoint is redone by the next one.
@@ -22,6 +26,11 @@ use super::{BUSY_TIMEOUT, Store, StoreError};
 
 /// SQLite's default `wal_autocheckpoint`, in pages.
 const AUTO_CHECKPOINT_PAGES: i64 = 1000;
+
+/// The WAL a deferred connection lets grow before it checkpoints after a
+/// commit as usual: 1 GiB of 4 KiB pages, over twice what a day's ingest
+/// into a year of a large shop writes (~118 k pages).
+const DEFERRED_CHECKPOINT_PAGES: i64 = 262_144;
 
 /// A checkpoint running on its own thread. Dropping it waits for the
 /// checkpoint to end, so a run never exits with one half done (which would
@@ -53,12 +62,17 @@ impl Drop for BackgroundCheckpoint {
 }
 
 impl Store {
-    /// Stops this connection from checkpointing after its commits; see the
-    /// module docs. [`Store::resume_checkpoints`] undoes it.
-    pub fn pause_checkpoints(&self) -> Result<(), StoreError> {
+    /// Lets this connection's commits leave the WAL to a background
+    /// checkpoint until it holds a gigabyte; see the module docs.
+    /// [`Store::resume_checkpoints`] undoes it.
+    pub fn defer_checkpoints(&self) -> Result<(), StoreError> {
+        self.defer_checkpoints_until(DEFERRED_CHECKPOINT_PAGES)
+    }
+
+    fn defer_checkpoints_until(&self, pages: i64) -> Result<(), StoreError> {
         self.conn
-            .pragma_update(None, "wal_autocheckpoint", 0)
-            .ctx("database", "pause checkpoints")
+            .pragma_update(None, "wal_autocheckpoint", pages)
+            .ctx("database", "defer checkpoints")
     }
 
     /// Puts back the automatic checkpoint after commits.
@@ -133,12 +147,12 @@ mod tests {
     }
 
     #[test]
-    fn paused_commits_leave_the_wal_to_the_background_checkpoint() {
+    fn deferred_commits_leave_the_wal_to_the_background_checkpoint() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
         let wal = dir.path().join("s.db-wal");
         let store = Store::open(&path).unwrap();
-        store.pause_checkpoints().unwrap();
+        store.defer_checkpoints().unwrap();
         // ~6 MB of pages: more than the 1000 after which the automatic
         // checkpoint would have copied them into the database file.
         write(&store, 1500);
@@ -160,6 +174,21 @@ mod tests {
         let before = size(&path);
         write(&store, 1500);
         assert!(size(&path) > before + 6_000_000);
+    }
+
+    #[test]
+    fn a_deferred_wal_is_still_checkpointed_past_its_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let store = Store::open(&path).unwrap();
+        store.defer_checkpoints_until(2500).unwrap();
+        write(&store, 1500);
+        assert!(size(&path) < 1_000_000, "below the bound: left in the WAL");
+        write(&store, 1500);
+        assert!(
+            size(&path) > 10_000_000,
+            "past the bound the commit checkpoints"
+        );
     }
 
     #[test]
