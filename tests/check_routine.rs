@@ -979,6 +979,15 @@ fn zero_sellers_still_online_with_stock() {
         prod(end, "F", ProductStatus::Online, 0, 0),
     ];
     let mut sold = HashSet::from(["B".to_string()]);
+    // With a stock window, its last day's rows are the candidates (the
+    // SKUs whose sales were looked up), not the period's rows.
+    let window = StockWindow::from_rows(&f.products[3..], end);
+    let mut i = CheckInputs::new(&f, &k, &ds);
+    i.sold_in_window = Some(&sold);
+    i.stock = Some(&window);
+    let r = run_one("zero_sellers", &ChecksConfig::default(), &i);
+    let details: Vec<&str> = r.samples.iter().map(|s| s.detail.as_str()).collect();
+    assert_eq!(details, vec!["E 商品E: stock 6"]);
     let check = |sold: &HashSet<String>, c: &ChecksConfig| {
         let mut i = CheckInputs::new(&f, &k, &ds);
         i.sold_in_window = Some(sold);

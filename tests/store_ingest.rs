@@ -686,26 +686,47 @@ fn a_file_that_is_not_a_store_is_an_open_error() {
 }
 
 #[test]
-fn an_ingest_drops_the_snapshots_of_the_days_it_changed() {
+fn an_ingest_drops_the_snapshots_its_rows_feed() {
     let mut ts = fresh();
     let snapshot = BTreeMap::from([("gmv".to_string(), Some("1".to_string()))]);
-    for day in [
+    let days = [
+        "2026-11-15",
         "2026-11-20",
         "2026-11-21",
         "2026-11-22",
         "2026-11-23",
         "2026-11-24",
-    ] {
-        ts.store.put_daily_kpis(d(day), &snapshot).unwrap();
-    }
-    let kept = |store: &Store| -> Vec<String> {
-        store
+    ];
+    let weeks = [
+        ("2026-W46", "2026-11-09", "2026-11-15"),
+        ("2026-W47", "2026-11-16", "2026-11-22"),
+        ("2026-W48", "2026-11-23", "2026-11-29"),
+    ];
+    let put_all = |store: &mut Store| {
+        for day in days {
+            store.put_daily_kpis(d(day), &snapshot).unwrap();
+        }
+        for (w, first, last) in weeks {
+            store
+                .put_period_kpis(w, d(first), d(last), &snapshot)
+                .unwrap();
+        }
+    };
+    let kept = |store: &Store| -> (Vec<String>, Vec<&str>) {
+        let days = store
             .daily_kpis(d("2026-11-01"), d("2026-12-01"))
             .unwrap()
             .keys()
             .map(|k| k.to_string())
-            .collect()
+            .collect();
+        let weeks = weeks
+            .iter()
+            .filter(|(w, first, last)| store.period_kpis(w, d(first), d(last)).unwrap().is_some())
+            .map(|(w, _, _)| *w)
+            .collect();
+        (days, weeks)
     };
+    put_all(&mut ts.store);
     // Rolled back: nothing changed, every snapshot stays.
     {
         let mut ing = ts.store.begin_ingest(Dataset::Orders, SHANGHAI).unwrap();
@@ -713,9 +734,12 @@ fn an_ingest_drops_the_snapshots_of_the_days_it_changed() {
         ing.insert(d("2026-11-22"), &day_orders("20")[0], "o.csv")
             .unwrap();
     }
-    assert_eq!(kept(&ts.store).len(), 5);
-    // Orders of the 22nd: that day and the next (paid after midnight)
-    // are computed again; the others are still good.
+    assert_eq!(kept(&ts.store).0.len(), 6);
+    assert_eq!(kept(&ts.store).1.len(), 3);
+
+    // Orders of the 22nd: that day and every later one (an order may be
+    // paid days later; later buyers' new-or-returning depends on it), and
+    // the weeks ending on or after it.
     replace_day(
         &mut ts.store,
         Dataset::Orders,
@@ -723,5 +747,29 @@ fn an_ingest_drops_the_snapshots_of_the_days_it_changed() {
         "o.csv",
         &day_orders("20"),
     );
-    assert_eq!(kept(&ts.store), ["2026-11-20", "2026-11-21", "2026-11-24"]);
+    assert_eq!(
+        kept(&ts.store),
+        (
+            vec![
+                "2026-11-15".to_string(),
+                "2026-11-20".to_string(),
+                "2026-11-21".to_string()
+            ],
+            vec!["2026-W46"]
+        )
+    );
+
+    // Traffic of the 20th counts on that day only.
+    put_all(&mut ts.store);
+    replace_day(
+        &mut ts.store,
+        Dataset::Traffic,
+        d("2026-11-20"),
+        "t.csv",
+        &[traffic_row(2, "2026-11-20", "搜索", 10)],
+    );
+    let (days_left, weeks_left) = kept(&ts.store);
+    assert_eq!(days_left.len(), 5);
+    assert!(!days_left.contains(&"2026-11-20".to_string()));
+    assert_eq!(weeks_left, ["2026-W46", "2026-W48"]);
 }

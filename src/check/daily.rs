@@ -243,7 +243,7 @@ fn unpaid_orders(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
 
 /// The stock window the run loaded, or (a caller that gave none) the one
 /// of the period's own product rows.
-fn stock_view<'a>(inputs: &CheckInputs<'a>) -> std::borrow::Cow<'a, StockWindow> {
+pub(super) fn stock_view<'a>(inputs: &CheckInputs<'a>) -> std::borrow::Cow<'a, StockWindow> {
     match inputs.stock {
         Some(w) => std::borrow::Cow::Borrowed(w),
         None => std::borrow::Cow::Owned(StockWindow::from_rows(

@@ -219,14 +219,10 @@ fn zero_sellers(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
         );
     };
     let f = inputs.facts;
-    let end = f.period.last_day();
-    let Some(last) = f
-        .products
-        .iter()
-        .map(|p| p.date)
-        .filter(|d| *d <= end)
-        .max()
-    else {
+    // The candidates are the stock window's last day, the SKUs `sold` was
+    // asked about, as on the warehouse sheet.
+    let view = super::daily::stock_view(inputs);
+    let Some(last) = view.last else {
         return ctx.result(
             None,
             Level::Pass,
@@ -236,10 +232,9 @@ fn zero_sellers(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
     let window_days = i64::try_from(days.trunc()).unwrap_or(90);
     let listed_before =
         crate::compute::kpi::day_start(last - chrono::Days::new(window_days as u64 - 1), f.tz);
-    let mut hits: Vec<&ProductFact> = f
-        .products
+    let mut hits: Vec<&ProductFact> = view
+        .at_end
         .iter()
-        .filter(|p| p.date == last)
         .filter(|p| p.status != Some(ProductStatus::Delisted))
         .filter(|p| p.stock.is_some_and(|s| s > 0))
         .filter(|p| !sold.contains(&p.sku_id))

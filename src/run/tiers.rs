@@ -53,7 +53,7 @@ pub fn compute(
     // reading for millions of members.
     let (scanned, side) = std::thread::scope(|s| {
         let side = s.spawn(|| -> Result<_, RunError> {
-            let other = Store::open(&config.state)?;
+            let other = Store::open_reader(&config.state)?;
             Ok((other.members()?, other.member_levels_before(as_of)?))
         });
         let scanned = store.for_each_purchase(None, end, config.timezone, |member, day, net| {

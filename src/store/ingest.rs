@@ -660,30 +660,53 @@ impl Ingest<'_> {
         Ok(())
     }
 
-    /// Drops the KPI snapshots of the days this ingest touched, and of the
-    /// day after each (an order's paid day can follow its created day),
-    /// with those of the weeks and months holding them.
+    /// Drops the KPI snapshots this ingest's rows feed, with those of the
+    /// weeks and months holding them.
+    ///
+    /// Orders, order lines and products reach forward in time: an order can
+    /// be paid days after the day it is filed under (presales), whether a
+    /// buyer is new depends on every earlier order, and a unit cost holds
+    /// until the next costed product row. Their ingests drop every snapshot
+    /// from their first day on. Traffic, service and ads rows count on their
+    /// own day only.
     ///
     /// Snapshots are a cache of the stored rows. Dropping them in the same
     /// transaction as the rows change means no path that writes rows (a
     /// run's ingest, `import`, a backfill) can leave a stale one behind:
     /// the next run that needs the day computes it again.
     fn forget_snapshots(&self) -> Result<(), StoreError> {
-        let days: BTreeSet<NaiveDate> = self
-            .summary
-            .days
-            .iter()
-            .flat_map(|d| [*d, *d + chrono::Days::new(1)])
-            .collect();
+        let Some(first) = self.summary.days.first() else {
+            return Ok(());
+        };
+        let reaches_forward = matches!(
+            self.dataset,
+            Dataset::Orders | Dataset::OrderItems | Dataset::Products
+        );
+        let (daily, periods) = if reaches_forward {
+            (
+                "DELETE FROM daily_kpis WHERE day >= ?1",
+                "DELETE FROM period_kpis WHERE last_day >= ?1",
+            )
+        } else {
+            (
+                "DELETE FROM daily_kpis WHERE day = ?1",
+                "DELETE FROM period_kpis WHERE first_day <= ?1 AND last_day >= ?1",
+            )
+        };
+        let days: Vec<NaiveDate> = if reaches_forward {
+            vec![*first]
+        } else {
+            self.summary.days.iter().copied().collect()
+        };
         let mut del = self
             .conn
-            .prepare_cached("DELETE FROM daily_kpis WHERE day = ?1")
+            .prepare_cached(daily)
             .ctx("daily_kpis", "forget changed days")?;
         // Few periods are kept (one row per KPI of each week and month
         // computed), so the range test scans a small table.
         let mut del_periods = self
             .conn
-            .prepare_cached("DELETE FROM period_kpis WHERE first_day <= ?1 AND last_day >= ?1")
+            .prepare_cached(periods)
             .ctx("period_kpis", "forget changed days")?;
         for d in days {
             let d = date_to_text(d);

@@ -81,6 +81,21 @@ impl Store {
         Ok(store)
     }
 
+    /// A second, read-only connection to a store another connection of
+    /// this process has opened (and so migrated): no write lock is taken,
+    /// so it never waits for another process's ingest to open.
+    pub fn open_reader(path: &Path) -> Result<Store, StoreError> {
+        let open_err = |source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        conn.set_prepared_statement_cache_capacity(16);
+        Ok(Store { conn })
+    }
+
     /// The schema version this build writes.
     pub fn schema_version() -> u32 {
         schema::MIGRATIONS.last().map_or(0, |(v, _)| *v)
