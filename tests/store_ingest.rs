@@ -704,11 +704,18 @@ fn an_ingest_drops_the_snapshots_its_rows_feed() {
     ];
     let put_all = |store: &mut Store| {
         for day in days {
-            store.put_daily_kpis(d(day), &snapshot).unwrap();
+            let v = store.rows_version().unwrap();
+            store.put_daily_kpis(d(day), &snapshot, v).unwrap();
         }
         for (w, first, last) in weeks {
             store
-                .put_period_kpis(w, d(first), d(last), &snapshot)
+                .put_period_kpis(
+                    w,
+                    d(first),
+                    d(last),
+                    &snapshot,
+                    store.rows_version().unwrap(),
+                )
                 .unwrap();
         }
     };
@@ -772,4 +779,48 @@ fn an_ingest_drops_the_snapshots_its_rows_feed() {
     assert_eq!(days_left.len(), 5);
     assert!(!days_left.contains(&"2026-11-20".to_string()));
     assert_eq!(weeks_left, ["2026-W46", "2026-W48"]);
+}
+
+/// A snapshot computed from rows read before an ingest committed is not
+/// stored: the ingest has dropped the snapshots its rows feed, and a late
+/// write must not bring a stale one back.
+#[test]
+fn a_snapshot_of_rows_changed_since_they_were_read_is_not_stored() {
+    let mut ts = fresh();
+    let snapshot = BTreeMap::from([("gmv".to_string(), Some("1".to_string()))]);
+    let before = ts.store.rows_version().unwrap();
+    replace_day(
+        &mut ts.store,
+        Dataset::Orders,
+        d("2026-11-22"),
+        "o.csv",
+        &day_orders("20"),
+    );
+    assert_ne!(ts.store.rows_version().unwrap(), before);
+    let day = d("2026-11-22");
+    assert!(!ts.store.put_daily_kpis(day, &snapshot, before).unwrap());
+    assert!(
+        !ts.store
+            .put_period_kpis("2026-W47", d("2026-11-16"), day, &snapshot, before)
+            .unwrap()
+    );
+    let stored = |store: &Store| {
+        (
+            store.daily_kpis(day, d("2026-11-23")).unwrap().len(),
+            store
+                .period_kpis("2026-W47", d("2026-11-16"), day)
+                .unwrap()
+                .is_some(),
+        )
+    };
+    assert_eq!(stored(&ts.store), (0, false));
+    // Read after the ingest: stored.
+    let now = ts.store.rows_version().unwrap();
+    assert!(ts.store.put_daily_kpis(day, &snapshot, now).unwrap());
+    assert!(
+        ts.store
+            .put_period_kpis("2026-W47", d("2026-11-16"), day, &snapshot, now)
+            .unwrap()
+    );
+    assert_eq!(stored(&ts.store), (1, true));
 }

@@ -128,23 +128,27 @@ fn kpis(pairs: &[(&str, Option<&str>)]) -> BTreeMap<String, Option<String>> {
 fn daily_kpis_are_replaced_per_day_and_read_by_range() {
     let mut ts = fresh();
     let s = &mut ts.store;
+    let v = s.rows_version().unwrap();
     s.put_daily_kpis(
         d("2026-11-21"),
         &kpis(&[("gross_sales", Some("100.5")), ("visitors", Some("900"))]),
+        v,
     )
     .unwrap();
     s.put_daily_kpis(
         d("2026-11-22"),
         &kpis(&[("gross_sales", Some("1")), ("roi", None)]),
+        v,
     )
     .unwrap();
     // Recomputing the 22nd replaces it whole.
     s.put_daily_kpis(
         d("2026-11-22"),
         &kpis(&[("gross_sales", Some("2")), ("aov", None)]),
+        v,
     )
     .unwrap();
-    s.put_daily_kpis(d("2026-11-23"), &kpis(&[("gross_sales", Some("3"))]))
+    s.put_daily_kpis(d("2026-11-23"), &kpis(&[("gross_sales", Some("3"))]), v)
         .unwrap();
 
     let got = s.daily_kpis(d("2026-11-21"), d("2026-11-23")).unwrap();

@@ -15,7 +15,7 @@ use crate::compute::kpi::{
 use crate::config::Config;
 use crate::model::facts::TargetFact;
 use crate::period::Period;
-use crate::store::Store;
+use crate::store::{RowsVersion, Store};
 
 /// Product rows of a span of days, read once per run and handed to every
 /// step that needs some of those days (the period's KPIs, the previous
@@ -197,6 +197,7 @@ pub fn daily_snapshots(
     config: &Config,
     days: &[NaiveDate],
     own: Option<(&PeriodFacts, &KpiSet)>,
+    seen: RowsVersion,
 ) -> Result<BTreeMap<NaiveDate, KpiSet>, RunError> {
     let (Some(first), Some(last)) = (days.iter().min(), days.iter().max()) else {
         return Ok(BTreeMap::new());
@@ -209,13 +210,13 @@ pub fn daily_snapshots(
         let set = match (cached, own) {
             (Some(set), _) => set,
             (None, Some((facts, kpis))) => {
-                store.put_daily_kpis(*day, &snapshot_map(kpis, facts))?;
+                store.put_daily_kpis(*day, &snapshot_map(kpis, facts), seen)?;
                 kpis.clone()
             }
             (None, None) => {
                 let facts = load(store, config, Period::day(*day))?;
                 let set = compute_kpis(&facts);
-                store.put_daily_kpis(*day, &snapshot_map(&set, &facts))?;
+                store.put_daily_kpis(*day, &snapshot_map(&set, &facts), seen)?;
                 set
             }
         };
@@ -230,11 +231,12 @@ pub fn period_snapshot(
     store: &mut Store,
     config: &Config,
     period: Period,
+    seen: RowsVersion,
 ) -> Result<KpiSet, RunError> {
     let name = period.to_string();
     let Some(stored) = store.period_kpis(&name, period.start, period.last_day())? else {
         let set = compute_kpis(&load(store, config, period)?);
-        keep_period_snapshot(store, period, &set)?;
+        keep_period_snapshot(store, period, &set, seen)?;
         return Ok(set);
     };
     let mut set = kpis_from_stored(&stored);
@@ -256,12 +258,19 @@ pub fn keep_period_snapshot(
     store: &mut Store,
     period: Period,
     set: &KpiSet,
+    seen: RowsVersion,
 ) -> Result<(), RunError> {
     let mut map = kpi_map(set);
     // Target KPIs are applied when the snapshot is read (see
     // `period_snapshot`), so a changed target never reads stale.
     map.retain(|id, _| !is_target_kpi(id));
-    store.put_period_kpis(&period.to_string(), period.start, period.last_day(), &map)?;
+    store.put_period_kpis(
+        &period.to_string(),
+        period.start,
+        period.last_day(),
+        &map,
+        seen,
+    )?;
     Ok(())
 }
 

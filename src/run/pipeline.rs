@@ -23,7 +23,7 @@ use crate::config::{Config, Job};
 use crate::model::Dataset;
 use crate::model::facts::StockWindow;
 use crate::period::{Period, PeriodKind};
-use crate::store::Store;
+use crate::store::{RowsVersion, Store};
 
 /// What a finished run produced.
 #[derive(Debug)]
@@ -177,14 +177,17 @@ async fn run_stages(
         PeriodKind::Month => period.end,
         _ => period.previous().start,
     };
+    // Read before any row: snapshots computed from rows read after a
+    // concurrent ingest changed them are not stored (see `RowsVersion`).
+    let seen = store.rows_version()?;
     let products = facts::ProductRows::load(store, shared_from, period.end)?;
     let facts = facts::load_with(store, config, period, Some(&products))?;
     let kpis = compute_kpis(&facts);
     if period.kind() != PeriodKind::Day {
-        facts::keep_period_snapshot(store, period, &kpis)?;
+        facts::keep_period_snapshot(store, period, &kpis, seen)?;
     }
     watch.lap("facts");
-    let comparisons = comparison_sets(store, config, period, &products)?;
+    let comparisons = comparison_sets(store, config, period, &products, seen)?;
     let comparison = compare(
         &kpis,
         comparisons.previous.as_ref(),
@@ -206,7 +209,7 @@ async fn run_stages(
     watch.lap("tiers");
     check_cancel(cancel)?;
 
-    let history = history_snapshots(store, config, period, (&facts, &kpis))?;
+    let history = history_snapshots(store, config, period, (&facts, &kpis), seen)?;
     // Day and week jobs report month-to-date target completion, summed from
     // the daily snapshots; a month job's own totals already carry them.
     let mut kpis = kpis;
@@ -401,16 +404,17 @@ fn comparison_sets(
     config: &Config,
     period: Period,
     products: &facts::ProductRows,
+    seen: RowsVersion,
 ) -> Result<ComparisonSets, RunError> {
     let mut kpis_of = |p: Period| -> Result<Option<KpiSet>, RunError> {
         if !has_orders(store, p)? {
             return Ok(None);
         }
         if p.kind() == PeriodKind::Day {
-            let mut days = facts::daily_snapshots(store, config, &[p.start], None)?;
+            let mut days = facts::daily_snapshots(store, config, &[p.start], None, seen)?;
             return Ok(days.remove(&p.start));
         }
-        Ok(Some(facts::period_snapshot(store, config, p)?))
+        Ok(Some(facts::period_snapshot(store, config, p, seen)?))
     };
     let previous = kpis_of(period.previous())?;
     let week_ago = match period.kind() {
@@ -448,6 +452,7 @@ fn history_snapshots(
     config: &Config,
     period: Period,
     current: (&PeriodFacts, &KpiSet),
+    seen: RowsVersion,
 ) -> Result<BTreeMap<NaiveDate, KpiSet>, RunError> {
     // 30 days for trends, 8 before the start for trailing baselines, and the
     // whole month for month-to-date targets.
@@ -458,7 +463,7 @@ fn history_snapshots(
     let days = store.days_with_rows(Dataset::Orders, first, period.end)?;
     // A day job has just computed its own day: that is the day's snapshot.
     let own = (period.kind() == PeriodKind::Day).then_some(current);
-    facts::daily_snapshots(store, config, &days, own)
+    facts::daily_snapshots(store, config, &days, own, seen)
 }
 
 /// The file reports of every dataset the job reads, dated inside the period.

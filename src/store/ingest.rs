@@ -675,6 +675,7 @@ impl Ingest<'_> {
     /// run's ingest, `import`, a backfill) can leave a stale one behind:
     /// the next run that needs the day computes it again.
     fn forget_snapshots(&self) -> Result<(), StoreError> {
+        super::snapshots::bump_rows_version(self.conn)?;
         let Some(first) = self.summary.days.first() else {
             return Ok(());
         };

@@ -36,6 +36,7 @@ pub use ingest::{FileMeta, Ingest, IngestSummary, RegisteredFile};
 pub use ledger::{RunRecord, RunStatus};
 pub use order_days::{OrderDays, PreHashed};
 pub use schedule_state::ScheduledStart;
+pub use snapshots::RowsVersion;
 
 use error::Context;
 

@@ -17,6 +17,7 @@ pub(crate) const MIGRATIONS: &[(u32, &str)] = &[
     (6, V6),
     (7, V7),
     (8, V8),
+    (9, V9),
 ];
 
 /// Version 5: the zero-seller check sums 90 days of `paid_units` per SKU;
@@ -78,6 +79,15 @@ CREATE TABLE period_kpis (
     value     TEXT,
     PRIMARY KEY (period, kpi)
 ) STRICT, WITHOUT ROWID;
+";
+
+/// Version 9: the count of committed ingests that guards snapshot writes
+/// (see `snapshots::RowsVersion`).
+const V9: &str = "
+CREATE TABLE rows_version (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n  INTEGER NOT NULL
+) STRICT;
 ";
 
 /// Version 1: the datasets, the file registry, snapshots, the run ledger and

@@ -13,6 +13,34 @@ use super::codec::{date_from_text, date_to_text};
 use super::error::{Context, StoreError};
 
 const KPIS: &str = "daily_kpis";
+const VERSION: &str = "rows_version";
+
+/// A count of the ingests committed to the store, bumped in each ingest's
+/// transaction. Snapshots are stored only if it has not moved since the
+/// rows they were computed from were read: an ingest committing in
+/// between (another process's run or import) has dropped the snapshots
+/// its rows feed, and a late write must not bring a stale one back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowsVersion(i64);
+
+fn rows_version(conn: &rusqlite::Connection) -> Result<RowsVersion, StoreError> {
+    conn.prepare_cached("SELECT n FROM rows_version WHERE id = 1")
+        .and_then(|mut s| s.query_row([], |r| r.get(0)))
+        .optional()
+        .ctx(VERSION, "read")
+        .map(|n| RowsVersion(n.unwrap_or(0)))
+}
+
+/// Bumps the version in the caller's transaction (see [`RowsVersion`]).
+pub(crate) fn bump_rows_version(conn: &rusqlite::Connection) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO rows_version (id, n) VALUES (1, 1) \
+         ON CONFLICT (id) DO UPDATE SET n = n + 1",
+    )
+    .and_then(|mut s| s.execute([]))
+    .ctx(VERSION, "bump")?;
+    Ok(())
+}
 const PERIOD_KPIS: &str = "period_kpis";
 const LEVELS: &str = "member_level_sets";
 
@@ -60,12 +88,20 @@ impl Store {
     /// Replaces the KPI values stored for `day` (id → exact value text, or
     /// `None` for a missing value). KPIs are facts of the shop, not of a
     /// job, so any job computing a day writes the same values.
+    ///
+    /// `seen` is the [`RowsVersion`] read before the rows the values were
+    /// computed from: if an ingest has committed since, the values may be
+    /// of rows that are gone, and nothing is stored (`Ok(false)`).
     pub fn put_daily_kpis(
         &mut self,
         day: NaiveDate,
         kpis: &BTreeMap<String, Option<String>>,
-    ) -> Result<(), StoreError> {
+        seen: RowsVersion,
+    ) -> Result<bool, StoreError> {
         self.write(KPIS, "put", |tx| {
+            if rows_version(tx)? != seen {
+                return Ok(false);
+            }
             let d = date_to_text(day);
             tx.prepare_cached("DELETE FROM daily_kpis WHERE day = ?1")
                 .and_then(|mut s| s.execute([&d]))
@@ -76,20 +112,25 @@ impl Store {
             for (id, value) in kpis {
                 ins.execute(params![d, id, value]).ctx(KPIS, "put")?;
             }
-            Ok(())
+            Ok(true)
         })
     }
 
     /// Replaces the KPI values stored for a whole period (a week or a
-    /// month, named as in run folders), covering `first_day..=last_day`.
+    /// month, named as in run folders), covering `first_day..=last_day`;
+    /// `seen` as for [`Store::put_daily_kpis`].
     pub fn put_period_kpis(
         &mut self,
         period: &str,
         first_day: NaiveDate,
         last_day: NaiveDate,
         kpis: &BTreeMap<String, Option<String>>,
-    ) -> Result<(), StoreError> {
+        seen: RowsVersion,
+    ) -> Result<bool, StoreError> {
         self.write(PERIOD_KPIS, "put", |tx| {
+            if rows_version(tx)? != seen {
+                return Ok(false);
+            }
             tx.prepare_cached("DELETE FROM period_kpis WHERE period = ?1")
                 .and_then(|mut s| s.execute([period]))
                 .ctx(PERIOD_KPIS, "clear period")?;
@@ -104,8 +145,14 @@ impl Store {
                 ins.execute(params![period, first, last, id, value])
                     .ctx(PERIOD_KPIS, "put")?;
             }
-            Ok(())
+            Ok(true)
         })
+    }
+
+    /// The current [`RowsVersion`]: read it before loading the rows a
+    /// snapshot is computed from.
+    pub fn rows_version(&self) -> Result<RowsVersion, StoreError> {
+        rows_version(&self.conn)
     }
 
     /// The KPI values stored for `period` covering `first_day..=last_day`;
