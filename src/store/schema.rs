@@ -63,7 +63,7 @@ DROP TABLE member_levels;
 /// seek, where `products_units` (version 5) had every run sum 90 days of
 /// the whole catalogue.
 const V7: &str = "
-DROP INDEX products_units;
+DROP INDEX IF EXISTS products_units;
 CREATE INDEX products_sold ON products (sku_id, day) WHERE paid_units > 0;
 ";
 
