@@ -155,26 +155,23 @@ fn orders_by_paid_and_created_time() {
         .collect();
     assert_eq!(valid, vec!["A1", "B1"]);
 
-    let created = ts.store.orders_created_between(s, e).unwrap();
+    // Created on the 22nd by the shop's calendar: A1, created at 23:50 on
+    // the 21st in Shanghai (15:50 UTC), belongs to the 21st.
+    let (d22, d23) = (d("2026-11-22"), d("2026-11-23"));
+    let created = ts.store.orders_created_between(d22, d23).unwrap();
     let ids: Vec<_> = created.iter().map(|o| o.order_id.as_str()).collect();
     assert_eq!(ids, vec!["B1", "B2", "B3", "B4", "B5"]);
-    assert_eq!(ts.store.count_orders_created_between(s, e).unwrap(), 5);
-    assert_eq!(
+    assert_eq!(ts.store.count_orders_created_between(d22, d23).unwrap(), 5);
+    let count = |from: &str, to: &str| {
         ts.store
-            .count_orders_created_between(t("2026-11-21T15:50:00Z"), t("2026-11-21T15:50:01Z"))
-            .unwrap(),
-        1,
-        "start is inclusive"
-    );
-    assert_eq!(
-        ts.store
-            .count_orders_created_between(t("2026-11-21T15:49:00Z"), t("2026-11-21T15:50:00Z"))
-            .unwrap(),
-        0,
-        "end is exclusive"
-    );
+            .count_orders_created_between(d(from), d(to))
+            .unwrap()
+    };
+    assert_eq!(count("2026-11-21", "2026-11-22"), 2, "A1 and A2");
+    assert_eq!(count("2026-11-21", "2026-11-24"), 8);
+    assert_eq!(count("2026-11-22", "2026-11-22"), 0, "end is exclusive");
 
-    let unpaid = ts.store.unpaid_orders_created_between(s, e).unwrap();
+    let unpaid = ts.store.unpaid_orders_created_between(d22, d23).unwrap();
     assert_eq!(unpaid.len(), 1);
     assert_eq!(
         (unpaid[0].order_id.as_str(), unpaid[0].paid_at),
@@ -201,8 +198,10 @@ fn an_unknown_stored_status_reads_as_unknown() {
             None,
         )],
     );
-    let (s, e) = sh_day_22();
-    let o = ts.store.orders_created_between(s, e).unwrap();
+    let o = ts
+        .store
+        .orders_created_between(d("2026-11-22"), d("2026-11-23"))
+        .unwrap();
     assert_eq!(o[0].status, OrderStatus::Unknown);
 }
 

@@ -87,8 +87,8 @@ pub fn load_with(
         .into_iter()
         .collect();
     let mut facts = PeriodFacts::empty(period, tz);
-    facts.orders_created = store.count_orders_created_between(start, end)?;
-    facts.unpaid_created = store.unpaid_orders_created_between(start, end)?;
+    facts.orders_created = store.count_orders_created_between(period.start, period.end)?;
+    facts.unpaid_created = store.unpaid_orders_created_between(period.start, period.end)?;
     facts.products = match products {
         Some(rows) => rows.between(store, period.start, period.end)?,
         None => store.products_between(period.start, period.end)?,

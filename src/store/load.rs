@@ -44,17 +44,19 @@ pub(crate) const SQL_ORDERS_PAID: &str = concat!(
     order_cols!(),
     " FROM orders WHERE paid_at >= ?1 AND paid_at < ?2 ORDER BY paid_at, order_id"
 );
+// An order's `day` is the shop-calendar day it was created on, so the
+// orders created on a range of days are a range of `orders_day`.
 pub(crate) const SQL_ORDERS_CREATED: &str = concat!(
     "SELECT ",
     order_cols!(),
-    " FROM orders WHERE created_at >= ?1 AND created_at < ?2 ORDER BY created_at, order_id"
+    " FROM orders WHERE day >= ?1 AND day < ?2 ORDER BY created_at, order_id"
 );
 pub(crate) const SQL_COUNT_CREATED: &str =
-    "SELECT count(*) FROM orders WHERE created_at >= ?1 AND created_at < ?2";
+    "SELECT count(*) FROM orders WHERE day >= ?1 AND day < ?2";
 pub(crate) const SQL_UNPAID_CREATED: &str = concat!(
     "SELECT ",
     order_cols!(),
-    " FROM orders WHERE created_at >= ?1 AND created_at < ?2 AND status = 'unpaid' \
+    " FROM orders WHERE day >= ?1 AND day < ?2 AND status = 'unpaid' \
      ORDER BY created_at, order_id"
 );
 pub(crate) const SQL_PAID_IDS: &str = "SELECT order_id, day FROM orders \
@@ -254,35 +256,49 @@ impl Store {
         self.collect("orders", SQL_ORDERS_PAID, range(start, end), read_order)
     }
 
-    /// Orders with `created_at` in `[start, end)`.
+    /// Orders created on the shop-calendar days `[day_start, day_end)`
+    /// (an order's day is the day, in the shop's zone, of its
+    /// `created_at`), by creation time.
     pub fn orders_created_between(
         &self,
-        start: DateTime<Utc>,
-        end: DateTime<Utc>,
+        day_start: NaiveDate,
+        day_end: NaiveDate,
     ) -> Result<Vec<OrderFact>, StoreError> {
-        self.collect("orders", SQL_ORDERS_CREATED, range(start, end), read_order)
+        self.collect(
+            "orders",
+            SQL_ORDERS_CREATED,
+            day_range(day_start, day_end),
+            read_order,
+        )
     }
 
+    /// How many orders were created on the days `[day_start, day_end)`.
     pub fn count_orders_created_between(
         &self,
-        start: DateTime<Utc>,
-        end: DateTime<Utc>,
+        day_start: NaiveDate,
+        day_end: NaiveDate,
     ) -> Result<u64, StoreError> {
         let n: i64 = self
             .conn
             .prepare_cached(SQL_COUNT_CREATED)
-            .and_then(|mut s| s.query_row(range(start, end), |r| r.get(0)))
+            .and_then(|mut s| s.query_row(day_range(day_start, day_end), |r| r.get(0)))
             .ctx("orders", "count created")?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
-    /// Orders created in `[start, end)` still waiting for payment (催付).
+    /// Orders created on the days `[day_start, day_end)` still waiting for
+    /// payment (催付).
     pub fn unpaid_orders_created_between(
         &self,
-        start: DateTime<Utc>,
-        end: DateTime<Utc>,
+        day_start: NaiveDate,
+        day_end: NaiveDate,
     ) -> Result<Vec<OrderFact>, StoreError> {
-        self.collect("orders", SQL_UNPAID_CREATED, range(start, end), read_order)
+        self.collect(
+            "orders",
+            SQL_UNPAID_CREATED,
+            day_range(day_start, day_end),
+            read_order,
+        )
     }
 
     /// The order lines of orders paid in `[start, end)`, in the order of
