@@ -633,8 +633,10 @@ fn zero_sellers_helper_matches_the_monthly_rule() {
     for p in recent.iter_mut().filter(|p| p.sku_id == "SKU-C") {
         p.listed_at = Some("2026-11-01T00:00:00Z".parse().unwrap());
     }
-    let none = storepulse::render::zero_sellers(
-        &storepulse::model::facts::StockWindow::from_rows(&recent, fixture::day("2026-11-22")),
+    let window =
+        storepulse::model::facts::StockWindow::from_rows(&recent, fixture::day("2026-11-22"));
+    let none = storepulse::compute::kpi::zero_sellers(
+        &window,
         &fx.units_by_sku_7d.keys().cloned().collect(),
         90,
         chrono_tz::Asia::Shanghai,

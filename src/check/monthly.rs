@@ -8,8 +8,8 @@ use serde_json::Value as Json;
 use super::daily::{Agent, agents, kpi};
 use super::{CheckInputs, CheckResult, Ctx, Level, Sample, num, pct, truncate_samples, yuan};
 use crate::compute::kpi::{KpiValue, kpi_label, month_key};
+use crate::model::Dataset;
 use crate::model::facts::ProductFact;
-use crate::model::{Dataset, ProductStatus};
 
 pub(super) fn run(ctx: &Ctx, inputs: &CheckInputs) -> Option<CheckResult> {
     let needs = match ctx.def.id {
@@ -218,29 +218,18 @@ fn zero_sellers(ctx: &Ctx, inputs: &CheckInputs) -> CheckResult {
             ),
         );
     };
-    let f = inputs.facts;
     // The candidates are the stock window's last day, the SKUs `sold` was
     // asked about, as on the warehouse sheet.
     let view = super::daily::stock_view(inputs);
-    let Some(last) = view.last else {
+    if view.last.is_none() {
         return ctx.result(
             None,
             Level::Pass,
             tr!(ctx, "本期没有商品数据行", "no product rows for the period"),
         );
-    };
-    let window_days = i64::try_from(days.trunc()).unwrap_or(90);
-    let listed_before =
-        crate::compute::kpi::day_start(last - chrono::Days::new(window_days as u64 - 1), f.tz);
-    let mut hits: Vec<&ProductFact> = view
-        .at_end
-        .iter()
-        .filter(|p| p.status != Some(ProductStatus::Delisted))
-        .filter(|p| p.stock.is_some_and(|s| s > 0))
-        .filter(|p| !sold.contains(&p.sku_id))
-        .filter(|p| p.listed_at.is_none_or(|l| l < listed_before))
-        .collect();
-    hits.sort_by(|a, b| b.stock.cmp(&a.stock).then(a.sku_id.cmp(&b.sku_id)));
+    }
+    let window_days = u32::try_from(days.trunc()).unwrap_or(90);
+    let hits = crate::compute::kpi::zero_sellers(&view, sold, window_days, inputs.facts.tz);
     let stock: i64 = hits.iter().filter_map(|p| p.stock).sum();
     let mut r = ctx.graded(
         None,

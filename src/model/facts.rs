@@ -149,6 +149,14 @@ impl StockWindow {
         }
     }
 
+    /// The last day's SKUs online (not delisted) with stock on hand.
+    pub fn online_with_stock(&self) -> impl Iterator<Item = &ProductFact> {
+        self.at_end
+            .iter()
+            .filter(|p| p.status != Some(ProductStatus::Delisted))
+            .filter(|p| p.stock.is_some_and(|s| s > 0))
+    }
+
     /// Units the SKU sold over the window (0 without a count).
     pub fn units(&self, sku: &str) -> i64 {
         self.units_7d.get(sku).copied().flatten().unwrap_or(0)

@@ -35,7 +35,6 @@ pub use layout::{
     Layout, LayoutError, Layouts, RawLayout, RawSheet, SheetKind, SheetSpec, build_layout,
     load_layouts, parse_layout,
 };
-pub use sheets::zero_sellers_from as zero_sellers;
 pub use table::{DATE_FORMAT, EXCEL_MAX_ROWS, MONEY_FORMAT, RATIO_FORMAT};
 pub use text::{csv_safe, display_width, mask_name, mask_phone, sanitize_file_component};
 
@@ -68,7 +67,8 @@ pub struct ReportData<'a> {
     pub stock: Option<&'a StockWindow>,
     /// Units sold per SKU over those 7 days, from order lines.
     pub units_by_sku_7d: &'a HashMap<String, i64>,
-    /// SKUs online with stock and no sale for 90 days (see [`zero_sellers`]).
+    /// SKUs online with stock and no sale for 90 days (see
+    /// [`crate::compute::kpi::zero_sellers`]).
     pub zero_sellers: &'a [ProductFact],
     pub tiers: Option<&'a TierResult>,
     /// Rows per sheet before a list continues on the next sheet; Excel's

@@ -4,7 +4,7 @@
 //! sheet is then left out; an empty list the run does have (no unpaid
 //! orders today) still gets its sheet, with only the header.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Days, NaiveDate};
 use rust_decimal::Decimal;
@@ -713,34 +713,6 @@ fn zero_sellers(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> {
             })
             .collect(),
     )
-}
-
-/// Zero sellers (SPEC §8 monthly): on the stock window's last day (the
-/// last product day up to the period end), SKUs online with stock that sold nothing in the `days` days
-/// ending then (`sold` holds the SKUs that did) and were listed before the
-/// window began. Most stock first.
-pub fn zero_sellers_from(
-    stock: &StockWindow,
-    sold: &HashSet<String>,
-    days: u32,
-    tz: chrono_tz::Tz,
-) -> Vec<ProductFact> {
-    let Some(last) = stock.last else {
-        return Vec::new();
-    };
-    let window_start = last - Days::new(u64::from(days.max(1)) - 1);
-    let listed_before = crate::compute::kpi::day_start(window_start, tz);
-    let mut hits: Vec<ProductFact> = stock
-        .at_end
-        .iter()
-        .filter(|p| p.status != Some(ProductStatus::Delisted))
-        .filter(|p| p.stock.is_some_and(|s| s > 0))
-        .filter(|p| !sold.contains(&p.sku_id))
-        .filter(|p| p.listed_at.is_none_or(|l| l < listed_before))
-        .cloned()
-        .collect();
-    hits.sort_by(|a, b| b.stock.cmp(&a.stock).then(a.sku_id.cmp(&b.sku_id)));
-    hits
 }
 
 fn sell_through(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> {

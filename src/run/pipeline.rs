@@ -659,12 +659,7 @@ impl StockInputs {
         let window = store.stock_window(recent_start, period.end)?;
         // Zero sellers are the last day's SKUs online with stock: only
         // those need to know whether they sold.
-        let skus = window
-            .at_end
-            .iter()
-            .filter(|p| p.status != Some(crate::model::ProductStatus::Delisted))
-            .filter(|p| p.stock.is_some_and(|s| s > 0))
-            .map(|p| p.sku_id.as_str());
+        let skus = window.online_with_stock().map(|p| p.sku_id.as_str());
         let sold_in_window = store.skus_sold_between(skus, window_start, period.end)?;
         Ok(StockInputs {
             units_7d: facts::units_by_sku(store, config, recent_start, period.end)?,

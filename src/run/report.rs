@@ -38,12 +38,15 @@ pub fn render_workbooks(run: &Computed<'_>, folder: &RunFolder) -> Result<Vec<Wo
     let templates = &config.templates;
     let layouts = render::load_layouts(templates).map_err(layout_errors)?;
     let stock = run.stock;
-    let zero_sellers = render::zero_sellers(
+    let zero_sellers: Vec<_> = crate::compute::kpi::zero_sellers(
         &stock.window,
         &stock.sold_in_window,
         stock.zero_seller_days,
         config.timezone,
-    );
+    )
+    .into_iter()
+    .cloned()
+    .collect();
     let mut labels: HashMap<Locale, Labels> = HashMap::new();
     let mut work = Vec::new();
     for (team_id, layout_name) in &run.job.teams {

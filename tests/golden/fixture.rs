@@ -501,7 +501,10 @@ pub fn fixture() -> Fixture {
             .collect();
     let sold: std::collections::HashSet<String> = units_by_sku_7d.keys().cloned().collect();
     let stock = StockWindow::from_rows(&recent_products, today);
-    let zero_sellers = storepulse::render::zero_sellers(&stock, &sold, 90, Shanghai);
+    let zero_sellers = storepulse::compute::kpi::zero_sellers(&stock, &sold, 90, Shanghai)
+        .into_iter()
+        .cloned()
+        .collect();
     Fixture {
         facts,
         previous_facts,

@@ -13,7 +13,7 @@ mod catalog;
 mod compare;
 mod targets;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Datelike, Days, LocalResult, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -21,7 +21,7 @@ use rust_decimal::Decimal;
 use serde_json::Value as Json;
 
 use crate::model::facts::{
-    AdFact, ItemFact, OrderFact, ProductFact, ServiceFact, TargetFact, TrafficFact,
+    AdFact, ItemFact, OrderFact, ProductFact, ServiceFact, StockWindow, TargetFact, TrafficFact,
 };
 use crate::model::{ProductStatus, TrafficType};
 use crate::period::{Period, PeriodKind};
@@ -218,6 +218,31 @@ impl PeriodFacts {
             .copied()
             .unwrap_or(TrafficType::Other)
     }
+}
+
+/// Zero sellers (SPEC §8 monthly): on the stock window's last day, SKUs
+/// online with stock that sold nothing in the `days` days ending then
+/// (`sold` holds the SKUs that did) and were listed before that window
+/// began. Most stock first. The monthly check and the warehouse sheet
+/// both list these.
+pub fn zero_sellers<'a>(
+    stock: &'a StockWindow,
+    sold: &HashSet<String>,
+    days: u32,
+    tz: Tz,
+) -> Vec<&'a ProductFact> {
+    let Some(last) = stock.last else {
+        return Vec::new();
+    };
+    let window_start = last - Days::new(u64::from(days.max(1)) - 1);
+    let listed_before = day_start(window_start, tz);
+    let mut hits: Vec<&ProductFact> = stock
+        .online_with_stock()
+        .filter(|p| !sold.contains(&p.sku_id))
+        .filter(|p| p.listed_at.is_none_or(|l| l < listed_before))
+        .collect();
+    hits.sort_by(|a, b| b.stock.cmp(&a.stock).then(a.sku_id.cmp(&b.sku_id)));
+    hits
 }
 
 /// The calendar day of an instant in the shop's zone.
