@@ -5,38 +5,35 @@
 //! (`run`), the store or the scheduler. Errors are printed with their whole
 //! cause chain on stderr and mapped to the exit codes users script against.
 
-/// `eprintln!` that cannot panic: a stderr that cannot be written (a full
-/// disk, a closed pipe) loses the message, not the process, whose exit
-/// code still tells the outcome.
+/// Writes with `$mac!` (`write`/`writeln`) to `$stream`, dropping a write
+/// error: a stream that cannot be written (a full disk, a closed pipe)
+/// loses the message, not the process, whose exit code still tells the
+/// outcome. `println!` and friends panic there instead.
+macro_rules! write_or_drop {
+    ($stream:expr, $mac:ident, $($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = $mac!($stream, $($arg)*);
+    }};
+}
+
+/// `eprintln!` that cannot panic (see `write_or_drop!`).
 macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
-    }};
+    ($($arg:tt)*) => { write_or_drop!(std::io::stderr(), writeln, $($arg)*) };
 }
 
-/// `eprint!` that cannot panic; see `say!`.
+/// `eprint!` that cannot panic.
 macro_rules! say_raw {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = write!(std::io::stderr(), $($arg)*);
-    }};
+    ($($arg:tt)*) => { write_or_drop!(std::io::stderr(), write, $($arg)*) };
 }
 
-/// `print!` that cannot panic; see `say!`.
-macro_rules! put_raw {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = write!(std::io::stdout(), $($arg)*);
-    }};
-}
-
-/// `println!` that cannot panic; see `say!`.
+/// `println!` that cannot panic.
 macro_rules! put {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    }};
+    ($($arg:tt)*) => { write_or_drop!(std::io::stdout(), writeln, $($arg)*) };
+}
+
+/// `print!` that cannot panic.
+macro_rules! put_raw {
+    ($($arg:tt)*) => { write_or_drop!(std::io::stdout(), write, $($arg)*) };
 }
 
 mod args;
@@ -103,7 +100,7 @@ fn init_logging(cli: &Cli) {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         // A log line that cannot be written is lost, quietly: reporting it
-        // on the same broken stderr would panic (see `say!`).
+        // on the same broken stderr would panic (see `write_or_drop!`).
         .log_internal_errors(false);
     match cli.log_format {
         LogFormat::Json => builder.json().init(),

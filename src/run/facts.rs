@@ -263,7 +263,7 @@ pub fn keep_period_snapshot(
     let mut map = kpi_map(set);
     // Target KPIs are applied when the snapshot is read (see
     // `period_snapshot`), so a changed target never reads stale.
-    map.retain(|id, _| !is_target_kpi(id));
+    map.retain(|id, _| !crate::compute::kpi::is_target_kpi(id));
     store.put_period_kpis(
         &period.to_string(),
         period.start,
@@ -272,12 +272,6 @@ pub fn keep_period_snapshot(
         seen,
     )?;
     Ok(())
-}
-
-/// `target.*`, `target_completion.*` and `target_pace.*`.
-fn is_target_kpi(id: &str) -> bool {
-    id.split_once('.')
-        .is_some_and(|(prefix, _)| matches!(prefix, "target" | "target_completion" | "target_pace"))
 }
 
 /// A stored snapshot read back into KPIs.

@@ -114,6 +114,13 @@ pub fn target_defs() -> [KpiDef; 3] {
     ]
 }
 
+/// Whether `id` is one of the per-metric target KPIs of [`target_defs`]
+/// (`target.*`, `target_completion.*`, `target_pace.*`).
+pub fn is_target_kpi(id: &str) -> bool {
+    id.split_once('.')
+        .is_some_and(|(prefix, _)| matches!(prefix, "target" | "target_completion" | "target_pace"))
+}
+
 /// The catalogue entry of a fixed id.
 pub fn kpi_def(id: &str) -> Option<&'static KpiDef> {
     CATALOG.iter().find(|d| d.id == id)

@@ -26,7 +26,9 @@ use crate::model::facts::{
 use crate::model::{ProductStatus, TrafficType};
 use crate::period::{Period, PeriodKind};
 
-pub use catalog::{KpiDef, KpiKind, kpi_catalog, kpi_def, kpi_kind, kpi_label, target_defs};
+pub use catalog::{
+    KpiDef, KpiKind, is_target_kpi, kpi_catalog, kpi_def, kpi_kind, kpi_label, target_defs,
+};
 pub use compare::{
     Comparison, Comparisons, Decomposition, FactorContribution, compare, comparisons_to_json,
     decompose, relative_change,
