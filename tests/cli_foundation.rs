@@ -15,6 +15,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use support::{
     Workspace, csv_records, orders_file, read_gbk, sample_inbox, traffic_total_visitors, write_gbk,
+    write_half_orders_export,
 };
 
 /// Column positions in the sample's orders export, found by header name.
@@ -397,19 +398,12 @@ fn an_import_over_a_snapshotted_day_changes_the_next_comparison() {
     assert_eq!(previous(&ws), before);
 
     // A corrected export of the 21st that keeps every other order.
-    let text = read_gbk(&orders_file(&sample_inbox(), "2026-11-21"));
-    let kept: Vec<&str> = text
-        .lines()
-        .enumerate()
-        .filter(|(i, _)| *i == 0 || i % 2 == 1)
-        .map(|(_, l)| l)
-        .collect();
     let file = ws.path().join("orders_2026-11-21_corrected.csv");
-    write_gbk(&file, &(kept.join("\n") + "\n"));
+    let half = write_half_orders_export("2026-11-21", &file);
     ws.run(&["import", "orders", file.to_str().unwrap()])
         .expect_code(0);
 
-    let recs = csv_records(&kept.join("\n"));
+    let recs = csv_records(&half);
     let c = order_cols(&recs[0]);
     let paid_21 = |rs: &[csv::StringRecord]| {
         rs.iter()

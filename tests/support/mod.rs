@@ -370,6 +370,21 @@ pub fn orders_file(inbox: &Path, day: &str) -> PathBuf {
         .join(format!("ExportOrderList{}.csv", day.replace('-', "")))
 }
 
+/// A corrected orders export of the sample's `day` keeping every other
+/// order: written as GBK to `path` for `import`, and returned as text.
+pub fn write_half_orders_export(day: &str, path: &Path) -> String {
+    let text = read_gbk(&orders_file(&sample_inbox(), day));
+    let kept: Vec<&str> = text
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| *i == 0 || i % 2 == 1)
+        .map(|(_, l)| l)
+        .collect();
+    let half = kept.join("\n") + "\n";
+    write_gbk(path, &half);
+    half
+}
+
 /// The records of a CSV text, header first, read with the csv crate.
 pub fn csv_records(text: &str) -> Vec<csv::StringRecord> {
     csv::ReaderBuilder::new()
