@@ -180,33 +180,34 @@ async fn run_stages(
     // Read before any row: snapshots computed from rows read after a
     // concurrent ingest changed them are not stored (see `RowsVersion`).
     let seen = store.rows_version()?;
-    let products = facts::ProductRows::load(store, shared_from, period.end)?;
-    let facts = facts::load_with(store, config, period, Some(&products))?;
-    let kpis = compute_kpis(&facts);
-    if period.kind() != PeriodKind::Day {
-        facts::keep_period_snapshot(store, period, &kpis, seen)?;
+    // The member tiers (seconds of reading every purchase for a large
+    // shop) are evaluated on their own connections beside the facts and
+    // comparisons, which use this one; they are stored once both are done.
+    let (loaded, tier_result) = std::thread::scope(|s| {
+        let span = tracing::Span::current();
+        let tiers = job.tiers.then(|| {
+            s.spawn(move || span.in_scope(|| super::tiers::evaluate_period(config, period)))
+        });
+        let loaded = load_and_compare(config, period, shared_from, seen, store);
+        let tiers = tiers.map(|h| {
+            h.join()
+                .unwrap_or_else(|_| Err(RunError::Render("member tiers panicked".into())))
+        });
+        (loaded, tiers)
+    });
+    let Loaded {
+        facts,
+        kpis,
+        comparisons,
+        comparison,
+        decomposition,
+    } = loaded?;
+    watch.lap("facts, comparisons and tiers");
+    let tier_result = tier_result.transpose()?;
+    if let Some(t) = &tier_result {
+        super::tiers::record(store, &job.name, period, t)?;
     }
-    watch.lap("facts");
-    let comparisons = comparison_sets(store, config, period, &products, seen)?;
-    let comparison = compare(
-        &kpis,
-        comparisons.previous.as_ref(),
-        comparisons.week_ago.as_ref(),
-        comparisons.year_ago.as_ref(),
-    );
-    let decomposition = comparisons
-        .previous
-        .as_ref()
-        .and_then(|p| decompose(&kpis, p));
-    watch.lap("comparisons");
-    check_cancel(cancel)?;
-
-    let tier_result = if job.tiers {
-        Some(super::tiers::compute(store, config, &job.name, period)?)
-    } else {
-        None
-    };
-    watch.lap("tiers");
+    watch.lap("tier levels stored");
     check_cancel(cancel)?;
 
     let history = history_snapshots(store, config, period, (&facts, &kpis), seen)?;
@@ -324,6 +325,52 @@ async fn run_stages(
         outcome,
         folder: path,
         summary,
+    })
+}
+
+/// The period's facts and KPIs and what they are compared with.
+struct Loaded {
+    facts: PeriodFacts,
+    kpis: KpiSet,
+    comparisons: ComparisonSets,
+    comparison: crate::compute::kpi::Comparisons,
+    decomposition: Option<crate::compute::kpi::Decomposition>,
+}
+
+/// Loads the period's facts, computes its KPIs (storing a week's or a
+/// month's snapshot) and compares them with the periods before.
+/// `shared_from` is the first day of the product rows read once for both
+/// the period and its comparison.
+fn load_and_compare(
+    config: &Config,
+    period: Period,
+    shared_from: NaiveDate,
+    seen: RowsVersion,
+    store: &mut Store,
+) -> Result<Loaded, RunError> {
+    let products = facts::ProductRows::load(store, shared_from, period.end)?;
+    let facts = facts::load_with(store, config, period, Some(&products))?;
+    let kpis = compute_kpis(&facts);
+    if period.kind() != PeriodKind::Day {
+        facts::keep_period_snapshot(store, period, &kpis, seen)?;
+    }
+    let comparisons = comparison_sets(store, config, period, &products, seen)?;
+    let comparison = compare(
+        &kpis,
+        comparisons.previous.as_ref(),
+        comparisons.week_ago.as_ref(),
+        comparisons.year_ago.as_ref(),
+    );
+    let decomposition = comparisons
+        .previous
+        .as_ref()
+        .and_then(|p| decompose(&kpis, p));
+    Ok(Loaded {
+        facts,
+        kpis,
+        comparisons,
+        comparison,
+        decomposition,
     })
 }
 

@@ -31,15 +31,12 @@ pub fn settings(config: &Config, errors: &mut ConfigErrors) -> Option<TierSettin
     }
 }
 
-/// Computes the tiers as of the period's last day and stores the member
-/// levels of this evaluation (replacing an earlier evaluation of the same
-/// day, so a re-run is idempotent).
-pub fn compute(
-    store: &mut Store,
-    config: &Config,
-    job: &str,
-    period: Period,
-) -> Result<TierResult, RunError> {
+/// Evaluates the tiers as of the period's last day, reading the store on
+/// connections of its own (`store_path`, already opened and migrated by the
+/// run): it runs beside the loading of the period's facts on the run's
+/// connection, as neither reads what the other writes. The result is
+/// stored with [`record`].
+pub fn evaluate_period(config: &Config, period: Period) -> Result<TierResult, RunError> {
     let mut errors = ConfigErrors::default();
     let Some(settings) = settings(config, &mut errors) else {
         return Err(RunError::Config(errors));
@@ -48,21 +45,30 @@ pub fn compute(
     let (_, end) = period_instants(&period, config.timezone);
     let mut agg = PurchaseAggregator::new(as_of, settings.window);
     let mut fold_err = None;
-    // The member list and the previous evaluation are read on a second
+    // The member list and the previous evaluation are read on a third
     // connection while this one streams the purchases: each is seconds of
     // reading for millions of members.
     let (scanned, side) = std::thread::scope(|s| {
         let side = s.spawn(|| -> Result<_, RunError> {
             let other = Store::open_reader(&config.state)?;
-            Ok((other.members()?, other.member_levels_before(as_of)?))
+            Ok((
+                other.member_birthdays()?,
+                other.member_levels_before(as_of)?,
+            ))
         });
-        let scanned = store.for_each_purchase(None, end, config.timezone, |member, day, net| {
-            if fold_err.is_none()
-                && let Err(e) = agg.push(member, day, net)
-            {
-                fold_err = Some(e);
-            }
-        });
+        let scanned = Store::open_reader(&config.state)
+            .map_err(RunError::from)
+            .and_then(|reader| {
+                reader
+                    .for_each_purchase(None, end, config.timezone, |member, day, net| {
+                        if fold_err.is_none()
+                            && let Err(e) = agg.push(member, day, net)
+                        {
+                            fold_err = Some(e);
+                        }
+                    })
+                    .map_err(RunError::from)
+            });
         let side = side.join().unwrap_or_else(|_| {
             Err(RunError::Render(
                 "member tiers: member list reader panicked".into(),
@@ -78,7 +84,18 @@ pub fn compute(
     // Birthdays are listed for the period after the one reported on: the
     // crm team acts on them next.
     let coming = period.next();
-    let result = evaluate(&settings, agg.finish(), members, previous, coming);
+    Ok(evaluate(&settings, agg.finish(), members, previous, coming))
+}
+
+/// Stores the member levels of an evaluation (replacing an earlier
+/// evaluation of the same day, so a re-run is idempotent) and its summary.
+pub fn record(
+    store: &mut Store,
+    job: &str,
+    period: Period,
+    result: &TierResult,
+) -> Result<(), RunError> {
+    let as_of = period.last_day();
     let levels: Vec<(String, String)> = result
         .rows()
         .map(|r| (r.member_id.to_string(), r.level.to_string()))
@@ -92,7 +109,7 @@ pub fn compute(
         as_of = %as_of,
         "member tiers computed"
     );
-    Ok(result)
+    Ok(())
 }
 
 /// Writes `member_tiers.csv` into the run folder.
