@@ -119,8 +119,8 @@ fn write_row<W: Write>(
         }};
     }
     text(csv, cell, row.member_id)?;
-    opt!(row.first_purchase.map(|d| d.format("%Y-%m-%d")));
-    opt!(row.last_purchase.map(|d| d.format("%Y-%m-%d")));
+    opt!(row.first_purchase);
+    opt!(row.last_purchase);
     opt!(row.recency_days);
     field!(row.frequency);
     field!(row.monetary);
