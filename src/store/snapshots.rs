@@ -245,10 +245,10 @@ impl Store {
     /// is kept as a few hundred rows of [`LEVELS_PER_CHUNK`] members each:
     /// a row per member made storing one evaluation a write of millions of
     /// index entries, and reading the previous one as long.
-    pub fn put_member_levels(
+    pub fn put_member_levels<M: AsRef<str>, L: AsRef<str>>(
         &mut self,
         as_of: NaiveDate,
-        levels: &[(String, String)],
+        levels: &[(M, L)],
     ) -> Result<(), StoreError> {
         self.write(LEVELS, "put", |tx| {
             let d = date_to_text(as_of);
@@ -264,9 +264,9 @@ impl Store {
             for (chunk, part) in levels.chunks(LEVELS_PER_CHUNK).enumerate() {
                 text.clear();
                 for (member, level) in part {
-                    push_escaped(&mut text, member);
+                    push_escaped(&mut text, member.as_ref());
                     text.push('\t');
-                    push_escaped(&mut text, level);
+                    push_escaped(&mut text, level.as_ref());
                     text.push('\n');
                 }
                 ins.execute(params![d, chunk as i64, text])
