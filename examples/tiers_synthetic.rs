@@ -67,7 +67,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         &settings,
         agg,
         synthetic_members(members, 7),
-        previous(),
+        previous().collect(),
         coming,
     );
     let eval_secs = t.elapsed().as_secs_f64();
@@ -82,7 +82,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             &settings,
             agg,
             synthetic_members(members, 7),
-            hashed,
+            hashed.into_iter().collect(),
             coming,
         );
         let secs = t.elapsed().as_secs_f64();

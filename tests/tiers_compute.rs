@@ -478,7 +478,7 @@ fn birthdays_on_leap_days_and_across_the_year_end() {
             &TierSettings::default(),
             agg.finish(),
             members(),
-            HashMap::new(),
+            HashMap::<String, String>::new().into_iter().collect(),
             coming,
         );
         r.actions

@@ -8,8 +8,10 @@
 //! config build step.
 
 pub mod facts;
+mod ids;
 mod schema;
 mod value;
 
+pub use ids::{permute, sort_by_id};
 pub use schema::{Dataset, FieldKind, FieldSpec, OrderStatus, ProductStatus, TrafficType};
 pub use value::{Record, Value};

@@ -11,7 +11,9 @@ use tracing::info;
 
 use super::RunError;
 use crate::compute::kpi::period_instants;
-use crate::compute::tiers::{PurchaseAggregator, TierResult, TierSettings, TiersRaw, evaluate};
+use crate::compute::tiers::{
+    PreviousLevels, PurchaseAggregator, TierResult, TierSettings, TiersRaw, evaluate,
+};
 use crate::config::{Config, ConfigErrors, section};
 use crate::period::Period;
 use crate::store::Store;
@@ -51,10 +53,10 @@ pub fn evaluate_period(config: &Config, period: Period) -> Result<TierResult, Ru
     let (scanned, side) = std::thread::scope(|s| {
         let side = s.spawn(|| -> Result<_, RunError> {
             let other = Store::open_reader(&config.state)?;
-            Ok((
-                other.member_birthdays()?,
-                other.member_levels_before(as_of)?,
-            ))
+            let birthdays = other.member_birthdays()?;
+            let mut previous = PreviousLevels::new();
+            other.for_each_member_level_before(as_of, |m, l| previous.push(m, l))?;
+            Ok((birthdays, previous))
         });
         let scanned = Store::open_reader(&config.state)
             .map_err(RunError::from)

@@ -333,7 +333,9 @@ impl Store {
             for (_, day) in &orders {
                 *per_day.entry(day.as_str()).or_default() += 1;
             }
-            let mut lines: Vec<(usize, ItemFact)> = Vec::with_capacity(orders.len() * 3 / 2);
+            // Each line and, beside it, the position of its order.
+            let mut lines: Vec<ItemFact> = Vec::with_capacity(orders.len() * 3 / 2);
+            let mut of_order: Vec<usize> = Vec::with_capacity(orders.len() * 3 / 2);
             let mut found = vec![false; orders.len()];
             for (day, wanted) in per_day {
                 if !self.worth_scanning(day, wanted)? {
@@ -351,13 +353,11 @@ impl Store {
                         .ctx("order_items", "read")?;
                     let Some(&i) = position.get(id) else { continue };
                     found[i] = true;
-                    lines.push((
-                        i,
-                        read_item(&Cols {
-                            row,
-                            table: "order_items",
-                        })?,
-                    ));
+                    lines.push(read_item(&Cols {
+                        row,
+                        table: "order_items",
+                    })?);
+                    of_order.push(i);
                 }
             }
             let mut rest: Vec<(&str, usize)> = orders
@@ -374,21 +374,29 @@ impl Store {
             for (id, i) in rest {
                 let mut rows = stmt.query([id]).ctx("order_items", "query")?;
                 while let Some(row) = rows.next().ctx("order_items", "read")? {
-                    lines.push((
-                        i,
-                        read_item(&Cols {
-                            row,
-                            table: "order_items",
-                        })?,
-                    ));
+                    lines.push(read_item(&Cols {
+                        row,
+                        table: "order_items",
+                    })?);
+                    of_order.push(i);
                 }
             }
-            lines.sort_by(|(a, x), (b, y)| {
-                a.cmp(b)
-                    .then(x.source.row.cmp(&y.source.row))
-                    .then_with(|| x.sku_id.cmp(&y.sku_id))
+            // Sorted through small keys and then moved into place once: a
+            // month's million lines are large rows to shuffle in a sort.
+            let mut keys: Vec<(usize, u64, usize)> = lines
+                .iter()
+                .zip(&of_order)
+                .enumerate()
+                .map(|(k, (line, &i))| (i, line.source.row, k))
+                .collect();
+            keys.sort_unstable_by(|a, b| {
+                (a.0, a.1)
+                    .cmp(&(b.0, b.1))
+                    .then_with(|| lines[a.2].sku_id.cmp(&lines[b.2].sku_id))
+                    .then(a.2.cmp(&b.2))
             });
-            Ok(lines.into_iter().map(|(_, item)| item).collect())
+            crate::model::permute(&mut lines, keys.into_iter().map(|k| k.2).collect());
+            Ok(lines)
         })
     }
 
@@ -627,7 +635,7 @@ impl Store {
     pub fn members(&self) -> Result<Vec<MemberFact>, StoreError> {
         let mut all = self.collect("members", SQL_MEMBERS, [], read_member)?;
         // member_id is unique (members_member_id), so the order is total.
-        all.sort_unstable_by(|a, b| a.member_id.cmp(&b.member_id));
+        crate::model::sort_by_id(&mut all, |m| m.member_id.as_str());
         Ok(all)
     }
 
@@ -649,7 +657,7 @@ impl Store {
                 source: None,
             })
         })?;
-        all.sort_unstable_by(|a, b| a.member_id.cmp(&b.member_id));
+        crate::model::sort_by_id(&mut all, |m| m.member_id.as_str());
         Ok(all)
     }
 

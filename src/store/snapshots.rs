@@ -3,6 +3,7 @@
 //! member level evaluations (so the next evaluation knows each member's
 //! previous level), and tier summaries per run.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
@@ -62,9 +63,9 @@ fn push_escaped(out: &mut String, s: &str) {
 }
 
 /// Undoes [`push_escaped`]; `None` for an escape it never writes.
-fn unescape(s: &str) -> Option<String> {
+fn unescape(s: &str) -> Option<Cow<'_, str>> {
     if !s.contains('\\') {
-        return Some(s.to_string());
+        return Some(Cow::Borrowed(s));
     }
     let mut out = String::with_capacity(s.len());
     let mut chars = s.chars();
@@ -80,7 +81,7 @@ fn unescape(s: &str) -> Option<String> {
             _ => return None,
         });
     }
-    Some(out)
+    Some(Cow::Owned(out))
 }
 const TIERS: &str = "tier_snapshots";
 
@@ -284,14 +285,26 @@ impl Store {
         &self,
         as_of: NaiveDate,
     ) -> Result<Vec<(String, String)>, StoreError> {
+        let mut out = Vec::new();
+        self.for_each_member_level_before(as_of, |m, l| out.push((m.to_owned(), l.to_owned())))?;
+        Ok(out)
+    }
+
+    /// [`Store::member_levels_before`] handed to `f` one member at a time,
+    /// borrowed from the stored text: millions of members cost no string
+    /// of their own.
+    pub fn for_each_member_level_before(
+        &self,
+        as_of: NaiveDate,
+        mut f: impl FnMut(&str, &str),
+    ) -> Result<(), StoreError> {
         let prev: Option<String> = self
             .conn
             .prepare_cached("SELECT max(as_of) FROM member_level_sets WHERE as_of < ?1")
             .and_then(|mut s| s.query_row([date_to_text(as_of)], |r| r.get(0)))
             .ctx(LEVELS, "find previous evaluation")?;
-        let mut out = Vec::new();
         let Some(prev) = prev else {
-            return Ok(out);
+            return Ok(());
         };
         let mut stmt = self
             .conn
@@ -311,7 +324,7 @@ impl Store {
                     .split_once('\t')
                     .and_then(|(m, l)| Some((unescape(m)?, unescape(l)?)));
                 match parsed {
-                    Some(pair) => out.push(pair),
+                    Some((m, l)) => f(&m, &l),
                     None => {
                         return Err(StoreError::Corrupt {
                             table: LEVELS,
@@ -322,7 +335,7 @@ impl Store {
                 }
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Stores (replacing) the tier summary of one run.

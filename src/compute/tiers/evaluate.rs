@@ -18,6 +18,7 @@ use super::config::{FrequencyBasis, MonetaryBasis, Scoring, TierSettings};
 use super::score::{quantile_bins, quantile_bins_u32, threshold_score_recency, threshold_score_up};
 use super::segment::classify;
 use super::{LevelChange, Lifecycle, MemberTier, PurchaseClass, TierError};
+use crate::model::sort_by_id;
 
 const NO_SEGMENT: u16 = u16::MAX;
 const NO_PREV: u32 = u32::MAX;
@@ -270,25 +271,30 @@ where
 {
     let mut agg = PurchaseAggregator::new(as_of, settings.window);
     agg.extend(purchases)?;
-    Ok(evaluate(settings, agg.finish(), members, previous, coming))
+    Ok(evaluate(
+        settings,
+        agg.finish(),
+        members,
+        previous.into_iter().collect(),
+        coming,
+    ))
 }
 
 /// Scores, segments, levels and lists for the folded purchases.
-/// `previous` gives (member_id, level) of the latest evaluation before this
-/// as-of date: a `HashMap<String, String>` by value works, and a stream
-/// sorted by member_id (byte order), as a store query returns it, is joined
-/// without sorting or hashing. `coming` is the period whose birthdays are
-/// listed.
-pub fn evaluate<M, L>(
+/// `previous` holds the levels of the latest evaluation before this as-of
+/// date (collected from any `(member_id, level)` pairs, such as a
+/// `HashMap<String, String>`; ids sorted by member_id in byte order, as a
+/// store query returns them, are joined without sorting). `coming` is the
+/// period whose birthdays are listed.
+pub fn evaluate<M>(
     settings: &TierSettings,
     agg: Aggregate,
     members: M,
-    previous: L,
+    previous: PreviousLevels,
     coming: Period,
 ) -> TierResult
 where
     M: IntoIterator<Item = MemberFact>,
-    L: IntoIterator<Item = (String, String)>,
 {
     let as_of = agg.as_of;
 
@@ -311,13 +317,12 @@ where
     drop(buyers);
     drop(agg);
 
-    let previous = PreviousLevels::new(previous);
+    let previous = previous.finish();
     let mut hint = 0;
-    let only_previous: Vec<String> = previous
-        .ids
-        .iter()
+    let only_previous: Vec<String> = (0..previous.ids.len())
+        .map(|j| previous.ids.get(j))
         .filter(|id| !id.is_empty() && ids.find_hinted(id, &mut hint).is_none())
-        .cloned()
+        .map(str::to_owned)
         .collect();
     if !only_previous.is_empty() {
         (ids, states) = merge_members(&ids, &states, only_previous, as_of);
@@ -440,33 +445,6 @@ fn merge_members(
     (out_ids, out)
 }
 
-/// Stable sort by an id in byte order. Comparing millions of heap strings
-/// directly is dominated by cache misses; an inline 8-byte prefix settles
-/// most comparisons without touching the strings.
-fn sort_by_id<T>(items: &mut Vec<T>, id: impl Fn(&T) -> &str) {
-    let prefix = |s: &str| {
-        let mut b = [0u8; 8];
-        let n = s.len().min(8);
-        b[..n].copy_from_slice(&s.as_bytes()[..n]);
-        // Zero padding orders a shorter id first, as byte order does; equal
-        // prefixes fall through to the whole id.
-        u64::from_be_bytes(b)
-    };
-    let mut order: Vec<(u64, usize)> = items
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (prefix(id(t)), i))
-        .collect();
-    order.sort_unstable_by(|a, b| {
-        a.0.cmp(&b.0)
-            .then_with(|| id(&items[a.1]).cmp(id(&items[b.1])))
-            .then(a.1.cmp(&b.1))
-    });
-    let mut slots: Vec<Option<T>> = std::mem::take(items).into_iter().map(Some).collect();
-    // Each index appears once in `order`, so every slot is taken exactly once.
-    items.extend(order.into_iter().filter_map(|(_, i)| slots[i].take()));
-}
-
 /// Integers that order exactly like `values`: mantissas brought to one
 /// scale when they fit in i128 (always, for money), else dense ranks.
 fn money_keys(values: &[Decimal]) -> Vec<i128> {
@@ -548,43 +526,108 @@ fn score_members(s: &TierSettings, as_of: NaiveDate, states: &mut [MemberState])
     }
 }
 
-/// Previous levels by member_id ascending, level names interned.
-struct PreviousLevels {
-    ids: Vec<String>,
+/// The levels of the latest evaluation before this one, by member_id
+/// ascending, level names interned.
+///
+/// A shop with millions of members has a handful of level names: the ids
+/// are packed end to end in one string and each level is an index into the
+/// names, so the previous evaluation costs a few bytes per member instead of
+/// two heap strings each. Build it with [`PreviousLevels::push`] from a
+/// store cursor, or collect it from `(member_id, level)` pairs.
+#[derive(Debug, Clone, Default)]
+pub struct PreviousLevels {
+    ids: IdArena,
     levels: Vec<u32>,
     names: Vec<Arc<str>>,
+    /// Name lookup once there are more names than a short scan suits.
+    index: HashMap<Arc<str>, u32>,
+    /// Whether some id was pushed after a greater one.
+    unsorted: bool,
+    /// Whether some id was pushed right after itself.
+    repeated: bool,
 }
 
 impl PreviousLevels {
-    fn new<L: IntoIterator<Item = (String, String)>>(previous: L) -> PreviousLevels {
-        // A shop has a handful of level names: a short scan beats hashing
-        // each member's, and the map only takes over for long histories.
-        let mut names: Vec<Arc<str>> = Vec::new();
-        let mut index: HashMap<String, u32> = HashMap::new();
-        let mut pairs: Vec<(String, u32)> = Vec::new();
-        for (id, name) in previous {
-            let known = if names.len() <= 16 {
-                names.iter().position(|n| **n == *name).map(|i| i as u32)
-            } else {
-                index.get(&name).copied()
-            };
-            let level = known.unwrap_or_else(|| {
-                names.push(Arc::from(name.as_str()));
-                // Names number at most the pairs, far below u32::MAX.
-                let i = (names.len() - 1) as u32;
-                index.insert(name, i);
-                i
-            });
-            pairs.push((id, level));
+    pub fn new() -> PreviousLevels {
+        PreviousLevels::default()
+    }
+
+    /// Adds one member's previous level. Ids may come in any order; of a
+    /// repeated id the first pushed wins.
+    pub fn push(&mut self, member_id: &str, level: &str) {
+        match self.ids.last().map(|last| last.cmp(member_id)) {
+            Some(std::cmp::Ordering::Greater) => self.unsorted = true,
+            Some(std::cmp::Ordering::Equal) => self.repeated = true,
+            _ => {}
         }
-        // Sorted input (a store query) passes the check and is not sorted again.
-        if !pairs.is_sorted_by(|a, b| a.0 <= b.0) {
-            // Stable, so the first of duplicate ids wins whatever the order.
-            sort_by_id(&mut pairs, |p| p.0.as_str());
+        let known = if self.names.len() <= 16 {
+            self.names
+                .iter()
+                .position(|n| **n == *level)
+                .map(|i| i as u32)
+        } else {
+            self.index.get(level).copied()
+        };
+        let i = known.unwrap_or_else(|| {
+            let name: Arc<str> = Arc::from(level);
+            // Names number at most the members, far below u32::MAX.
+            let i = self.names.len() as u32;
+            self.names.push(name.clone());
+            self.index.insert(name, i);
+            i
+        });
+        self.ids.push(member_id);
+        self.levels.push(i);
+    }
+
+    /// Members listed.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.len() == 0
+    }
+
+    /// Puts the ids in order (stable: the first of a repeated id wins) and
+    /// drops repeats. Sorted input, as a store query returns it, is only
+    /// checked.
+    fn finish(mut self) -> PreviousLevels {
+        if !self.unsorted && !self.repeated {
+            return self;
         }
-        pairs.dedup_by(|later, first| later.0 == first.0);
-        let (ids, levels) = pairs.into_iter().unzip();
-        PreviousLevels { ids, levels, names }
+        let mut order: Vec<usize> = (0..self.ids.len()).collect();
+        if self.unsorted {
+            // Out of order only when built from a map: the store's
+            // levels come sorted. Ties by position keep the first pushed.
+            let ids = &self.ids;
+            order.sort_unstable_by(|&a, &b| ids.get(a).cmp(ids.get(b)).then(a.cmp(&b)));
+        }
+        let mut ids = IdArena::with_capacity(self.ids.len(), self.ids.bytes());
+        let mut levels = Vec::with_capacity(self.levels.len());
+        for i in order {
+            let id = self.ids.get(i);
+            if ids.last() == Some(id) {
+                continue;
+            }
+            ids.push(id);
+            levels.push(self.levels[i]);
+        }
+        self.ids = ids;
+        self.levels = levels;
+        self.unsorted = false;
+        self.repeated = false;
+        self
+    }
+}
+
+impl FromIterator<(String, String)> for PreviousLevels {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(pairs: I) -> PreviousLevels {
+        let mut out = PreviousLevels::new();
+        for (id, level) in pairs {
+            out.push(&id, &level);
+        }
+        out
     }
 }
 
@@ -615,10 +658,10 @@ fn assign_levels(
         st.change = LevelChange::New;
         // Both lists ascend by member_id: advance the previous cursor.
         let id = ids.get(i);
-        while j < previous.ids.len() && previous.ids[j].as_str() < id {
+        while j < previous.ids.len() && previous.ids.get(j) < id {
             j += 1;
         }
-        if j >= previous.ids.len() || previous.ids[j] != id {
+        if j >= previous.ids.len() || previous.ids.get(j) != id {
             continue;
         }
         let pi = previous.levels[j];
@@ -782,30 +825,61 @@ fn summarise(r: &TierResult) -> TierSummary {
 mod tests {
     use super::*;
 
+    fn listed(p: &PreviousLevels) -> Vec<(String, String)> {
+        (0..p.ids.len())
+            .map(|j| {
+                let name = &p.names[p.levels[j] as usize];
+                (p.ids.get(j).to_string(), name.to_string())
+            })
+            .collect()
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(m, l)| (m.to_string(), l.to_string()))
+            .collect()
+    }
+
     #[test]
-    fn sort_by_id_is_stable_byte_order() {
-        let mut v: Vec<(String, u32)> = [
-            "abcdefghZ",
-            "abcdefgh",
-            "b",
-            "",
-            "abcdefghA",
-            "abcdefgh",
-            "a\u{0}",
-            "a",
-        ]
-        .iter()
-        .enumerate()
-        .map(|(i, s)| (s.to_string(), i as u32))
+    fn previous_levels_in_store_order_are_kept_as_pushed() {
+        let want = pairs(&[("a", "素人"), ("b", "小白"), ("c", "素人")]);
+        let p: PreviousLevels = want.clone().into_iter().collect();
+        let p = p.finish();
+        assert_eq!(listed(&p), want);
+        // Two distinct names, interned once each.
+        assert_eq!(p.names.len(), 2);
+    }
+
+    #[test]
+    fn previous_levels_out_of_order_are_sorted_and_the_first_of_a_repeat_wins() {
+        let p: PreviousLevels = pairs(&[
+            ("m2", "达人"),
+            ("m10", "小白"),
+            ("m1", "红人"),
+            ("m2", "小白"),
+            ("m1", "素人"),
+        ])
+        .into_iter()
         .collect();
-        let mut want = v.clone();
-        want.sort_by(|a, b| a.0.cmp(&b.0));
-        sort_by_id(&mut v, |p| p.0.as_str());
-        assert_eq!(v, want);
         assert_eq!(
-            v[3..5],
-            [("abcdefgh".to_string(), 1), ("abcdefgh".to_string(), 5)]
+            listed(&p.finish()),
+            pairs(&[("m1", "红人"), ("m10", "小白"), ("m2", "达人")])
         );
+        // Sorted, with a repeat next to itself.
+        let p: PreviousLevels = pairs(&[("a", "x"), ("a", "y"), ("b", "y")])
+            .into_iter()
+            .collect();
+        assert_eq!(listed(&p.finish()), pairs(&[("a", "x"), ("b", "y")]));
+    }
+
+    #[test]
+    fn previous_levels_with_many_names_look_them_up_by_hash() {
+        let input: Vec<(String, String)> = (0..40)
+            .map(|i| (format!("m{i:02}"), format!("level{}", i % 20)))
+            .collect();
+        let p: PreviousLevels = input.clone().into_iter().collect();
+        assert_eq!(p.names.len(), 20);
+        assert_eq!(listed(&p.finish()), input);
     }
 
     #[test]
