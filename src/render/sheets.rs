@@ -62,8 +62,35 @@ impl Ctx<'_, '_> {
     }
 }
 
+/// One row's cells keyed by column id.
+///
+/// A row has a dozen columns at most, so a short list searched in order
+/// costs less than hashing every key, and member lists run to hundreds of
+/// thousands of rows.
+#[derive(Debug, Default)]
+struct RowCells(Vec<(&'static str, Cell)>);
+
+impl RowCells {
+    fn new() -> RowCells {
+        RowCells(Vec::with_capacity(16))
+    }
+
+    /// Sets the cell of `column`, replacing an earlier one.
+    fn insert(&mut self, column: &'static str, cell: Cell) {
+        match self.0.iter_mut().find(|(c, _)| *c == column) {
+            Some(slot) => slot.1 = cell,
+            None => self.0.push((column, cell)),
+        }
+    }
+
+    fn remove(&mut self, column: &str) -> Option<Cell> {
+        let i = self.0.iter().position(|(c, _)| *c == column)?;
+        Some(self.0.swap_remove(i).1)
+    }
+}
+
 /// Picks `cols` out of a row keyed by column id.
-fn pick(cols: &[String], row: &mut HashMap<&'static str, Cell>) -> Vec<Cell> {
+fn pick(cols: &[String], row: &mut RowCells) -> Vec<Cell> {
     cols.iter()
         .map(|c| row.remove(c.as_str()).unwrap_or(Cell::Empty))
         .collect()
@@ -100,7 +127,7 @@ pub fn kpi_cell(id: &str, v: Option<&KpiValue>) -> Cell {
 
 pub fn build<'a>(ctx: &Ctx<'a, '_>) -> Option<SheetRows<'a>> {
     let cols = ctx.spec.columns.clone();
-    let list = |rows: Vec<HashMap<&'static str, Cell>>| {
+    let list = |rows: Vec<RowCells>| {
         let rows = limit(rows, ctx.spec)
             .into_iter()
             .map(|mut r| pick(&cols, &mut r))
@@ -167,7 +194,7 @@ fn cover<'a>(ctx: &Ctx<'a, '_>) -> Option<SheetRows<'a>> {
         .iter()
         .map(|id| {
             let cmp = d.comparisons.get(id);
-            let mut r: HashMap<&'static str, Cell> = HashMap::new();
+            let mut r = RowCells::new();
             r.insert("kpi", Cell::Text(ctx.labels.kpi(id)));
             r.insert("kpi_id", Cell::text(id));
             r.insert("value", kpi_cell(id, d.kpis.get(id)));
@@ -235,7 +262,7 @@ fn json_cell(v: &Json) -> Cell {
 
 /// The checks sheet (every result, worst first) or the review questions
 /// (weekly and monthly business checks, in catalogue order).
-fn checks(ctx: &Ctx<'_, '_>, questions: bool) -> Vec<HashMap<&'static str, Cell>> {
+fn checks(ctx: &Ctx<'_, '_>, questions: bool) -> Vec<RowCells> {
     let mut results: Vec<_> = ctx
         .data
         .checks
@@ -252,7 +279,7 @@ fn checks(ctx: &Ctx<'_, '_>, questions: bool) -> Vec<HashMap<&'static str, Cell>
     results
         .into_iter()
         .map(|r| {
-            let mut row: HashMap<&'static str, Cell> = HashMap::new();
+            let mut row = RowCells::new();
             let title = ctx.labels.check(&r.id, &r.title);
             row.insert("result", Cell::Level(r.level, ctx.labels.level(r.level)));
             row.insert("check", Cell::Text(title.clone()));
@@ -330,8 +357,8 @@ impl TrafficAgg {
         add_opt(&mut self.new_followers, t.new_followers);
     }
 
-    fn row(&self, shop_visitors: Option<i64>) -> HashMap<&'static str, Cell> {
-        let mut r: HashMap<&'static str, Cell> = HashMap::new();
+    fn row(&self, shop_visitors: Option<i64>) -> RowCells {
+        let mut r = RowCells::new();
         r.insert("visitors", Cell::Count(self.visitors));
         r.insert(
             "visitor_share",
@@ -384,10 +411,10 @@ fn source_aggs(ctx: &Ctx<'_, '_>) -> Option<BTreeMap<String, TrafficAgg>> {
     (!by.is_empty()).then_some(by)
 }
 
-fn traffic_sources(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> {
+fn traffic_sources(ctx: &Ctx<'_, '_>) -> Option<Vec<RowCells>> {
     let by = source_aggs(ctx)?;
     let shop = shop_visitors(ctx);
-    let mut rows: Vec<(i64, String, HashMap<&'static str, Cell>)> = by
+    let mut rows: Vec<(i64, String, RowCells)> = by
         .into_iter()
         .map(|(source, a)| {
             let mut r = a.row(shop);
@@ -404,7 +431,7 @@ fn traffic_sources(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>
     Some(rows.into_iter().map(|r| r.2).collect())
 }
 
-fn traffic_types(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> {
+fn traffic_types(ctx: &Ctx<'_, '_>) -> Option<Vec<RowCells>> {
     let f = ctx.data.facts;
     let mut by: BTreeMap<crate::model::TrafficType, TrafficAgg> = BTreeMap::new();
     for t in f.traffic.iter().filter(|t| f.period.contains(t.date)) {
@@ -430,7 +457,7 @@ fn traffic_types(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> 
     )
 }
 
-fn ads(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> {
+fn ads(ctx: &Ctx<'_, '_>) -> Option<Vec<RowCells>> {
     let f = ctx.data.facts;
     type Key = (Option<String>, String);
     #[derive(Default)]
@@ -462,7 +489,7 @@ fn ads(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> {
     Some(
         rows.into_iter()
             .map(|((channel, campaign), a)| {
-                let mut r: HashMap<&'static str, Cell> = HashMap::new();
+                let mut r = RowCells::new();
                 r.insert("channel", Cell::opt_text(channel.as_deref()));
                 r.insert("campaign", Cell::Text(campaign));
                 r.insert("spend", Cell::Money(a.spend));
@@ -529,8 +556,8 @@ fn product_aggs<'a>(
     by
 }
 
-fn product_base(ctx: &Ctx<'_, '_>, p: &ProductFact) -> HashMap<&'static str, Cell> {
-    let mut r: HashMap<&'static str, Cell> = HashMap::new();
+fn product_base(ctx: &Ctx<'_, '_>, p: &ProductFact) -> RowCells {
+    let mut r = RowCells::new();
     r.insert("sku_id", Cell::text(&p.sku_id));
     r.insert("title", Cell::opt_text(p.title.as_deref()));
     r.insert("category", Cell::opt_text(p.category.as_deref()));
@@ -548,7 +575,7 @@ fn product_base(ctx: &Ctx<'_, '_>, p: &ProductFact) -> HashMap<&'static str, Cel
     r
 }
 
-fn products(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> {
+fn products(ctx: &Ctx<'_, '_>) -> Option<Vec<RowCells>> {
     let f = ctx.data.facts;
     let by = product_aggs(f.products.iter().filter(|p| f.period.contains(p.date)));
     if by.is_empty() {
@@ -636,7 +663,7 @@ fn safety_days(ctx: &Ctx<'_, '_>) -> Decimal {
 /// Low stock (cover below the safety days) or stock-outs of SKUs that sold
 /// in the 7 days ending with the last product day, as the daily checks
 /// count them.
-fn stock(ctx: &Ctx<'_, '_>, outs: bool) -> Option<Vec<HashMap<&'static str, Cell>>> {
+fn stock(ctx: &Ctx<'_, '_>, outs: bool) -> Option<Vec<RowCells>> {
     let d = ctx.data;
     let view = match d.stock {
         Some(w) => std::borrow::Cow::Borrowed(w),
@@ -648,7 +675,7 @@ fn stock(ctx: &Ctx<'_, '_>, outs: bool) -> Option<Vec<HashMap<&'static str, Cell
     view.last?;
     let seven = Decimal::from(7);
     let safety = safety_days(ctx);
-    let mut hits: Vec<(Decimal, &str, HashMap<&'static str, Cell>)> = Vec::new();
+    let mut hits: Vec<(Decimal, &str, RowCells)> = Vec::new();
     for p in &view.at_end {
         let sku = p.sku_id.as_str();
         if p.status == Some(ProductStatus::Delisted) {
@@ -690,7 +717,7 @@ fn stock(ctx: &Ctx<'_, '_>, outs: bool) -> Option<Vec<HashMap<&'static str, Cell
     Some(hits.into_iter().map(|h| h.2).collect())
 }
 
-fn zero_sellers(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> {
+fn zero_sellers(ctx: &Ctx<'_, '_>) -> Option<Vec<RowCells>> {
     if ctx.data.facts.products.is_empty() && ctx.data.zero_sellers.is_empty() {
         return None;
     }
@@ -715,7 +742,7 @@ fn zero_sellers(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> {
     )
 }
 
-fn sell_through(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> {
+fn sell_through(ctx: &Ctx<'_, '_>) -> Option<Vec<RowCells>> {
     let f = ctx.data.facts;
     let in_period: Vec<&ProductFact> = f
         .products
@@ -753,9 +780,9 @@ fn sell_through(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> {
     )
 }
 
-fn order_row(ctx: &Ctx<'_, '_>, o: &crate::model::facts::OrderFact) -> HashMap<&'static str, Cell> {
+fn order_row(ctx: &Ctx<'_, '_>, o: &crate::model::facts::OrderFact) -> RowCells {
     let tz = ctx.data.facts.tz;
-    let mut r: HashMap<&'static str, Cell> = HashMap::new();
+    let mut r = RowCells::new();
     r.insert("order_id", Cell::text(&o.order_id));
     r.insert("member", ctx.member(&o.member_id));
     r.insert("phone", ctx.phone(o.phone.as_deref()));
@@ -783,7 +810,7 @@ fn order_row(ctx: &Ctx<'_, '_>, o: &crate::model::facts::OrderFact) -> HashMap<&
     r
 }
 
-fn unpaid(ctx: &Ctx<'_, '_>) -> Vec<HashMap<&'static str, Cell>> {
+fn unpaid(ctx: &Ctx<'_, '_>) -> Vec<RowCells> {
     let mut v: Vec<_> = ctx.data.facts.unpaid_created.iter().collect();
     v.sort_by(|a, b| {
         b.paid_amount
@@ -793,7 +820,7 @@ fn unpaid(ctx: &Ctx<'_, '_>) -> Vec<HashMap<&'static str, Cell>> {
     v.into_iter().map(|o| order_row(ctx, o)).collect()
 }
 
-fn refunds(ctx: &Ctx<'_, '_>) -> Vec<HashMap<&'static str, Cell>> {
+fn refunds(ctx: &Ctx<'_, '_>) -> Vec<RowCells> {
     let mut v: Vec<_> = ctx
         .data
         .facts
@@ -808,7 +835,7 @@ fn refunds(ctx: &Ctx<'_, '_>) -> Vec<HashMap<&'static str, Cell>> {
     v.into_iter().map(|o| order_row(ctx, o)).collect()
 }
 
-fn leaderboard(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> {
+fn leaderboard(ctx: &Ctx<'_, '_>) -> Option<Vec<RowCells>> {
     let f = ctx.data.facts;
     #[derive(Default)]
     struct A {
@@ -851,7 +878,7 @@ fn leaderboard(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> {
         rows.into_iter()
             .enumerate()
             .map(|(i, (agent, a))| {
-                let mut r: HashMap<&'static str, Cell> = HashMap::new();
+                let mut r = RowCells::new();
                 r.insert("rank", Cell::Count(i as i64 + 1));
                 r.insert("agent", Cell::text(agent));
                 r.insert("consultations", Cell::Count(a.consultations));
@@ -880,7 +907,7 @@ fn segment_label(ctx: &Ctx<'_, '_>, id: &str) -> String {
     ctx.labels.segment(id, rule_label)
 }
 
-fn segments(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> {
+fn segments(ctx: &Ctx<'_, '_>) -> Option<Vec<RowCells>> {
     let t = ctx.data.tiers?;
     let total: usize = t.summary.segments.iter().map(|(_, n)| n).sum();
     Some(
@@ -888,7 +915,7 @@ fn segments(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> {
             .segments
             .iter()
             .map(|(id, n)| {
-                let mut r: HashMap<&'static str, Cell> = HashMap::new();
+                let mut r = RowCells::new();
                 r.insert("segment", Cell::Text(segment_label(ctx, id)));
                 r.insert("segment_id", Cell::text(id));
                 r.insert("members", Cell::Count(*n as i64));
@@ -902,7 +929,7 @@ fn segments(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> {
     )
 }
 
-fn member_levels(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> {
+fn member_levels(ctx: &Ctx<'_, '_>) -> Option<Vec<RowCells>> {
     let t = ctx.data.tiers?;
     let s = &t.summary;
     let total = s.members as i64;
@@ -920,7 +947,7 @@ fn member_levels(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> 
     ];
     for (group, counts, label) in groups {
         for (name, n) in counts {
-            let mut r: HashMap<&'static str, Cell> = HashMap::new();
+            let mut r = RowCells::new();
             r.insert("group", Cell::Text(l.group(group)));
             r.insert("name", Cell::Text(label(name)));
             r.insert("members", Cell::Count(*n as i64));
@@ -931,7 +958,7 @@ fn member_levels(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> 
     Some(out)
 }
 
-fn tier_changes(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> {
+fn tier_changes(ctx: &Ctx<'_, '_>) -> Option<Vec<RowCells>> {
     let t = ctx.data.tiers?;
     let order: HashMap<&str, usize> = t
         .settings()
@@ -959,7 +986,7 @@ fn tier_changes(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> {
     Some(
         rows.into_iter()
             .map(|((prev, level, change), n)| {
-                let mut r: HashMap<&'static str, Cell> = HashMap::new();
+                let mut r = RowCells::new();
                 r.insert(
                     "level_prev",
                     prev.map_or(Cell::Empty, |p| Cell::Text(l.member_level(p))),
@@ -973,13 +1000,10 @@ fn tier_changes(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> {
     )
 }
 
-fn member_cells(
-    ctx: &Ctx<'_, '_>,
-    m: &crate::compute::tiers::MemberTier<'_>,
-) -> HashMap<&'static str, Cell> {
+fn member_cells(ctx: &Ctx<'_, '_>, m: &crate::compute::tiers::MemberTier<'_>) -> RowCells {
     let l = ctx.labels;
     let score = |s: Option<u8>| s.map_or(Cell::Empty, |s| Cell::Count(i64::from(s)));
-    let mut r: HashMap<&'static str, Cell> = HashMap::new();
+    let mut r = RowCells::new();
     r.insert("member", ctx.member(m.member_id));
     r.insert("first_purchase", Cell::opt_date(m.first_purchase));
     r.insert("last_purchase", Cell::opt_date(m.last_purchase));
@@ -1042,7 +1066,7 @@ fn action_lists<'a>(ctx: &Ctx<'a, '_>) -> Option<SheetRows<'a>> {
     })
 }
 
-fn birthdays(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> {
+fn birthdays(ctx: &Ctx<'_, '_>) -> Option<Vec<RowCells>> {
     let t = ctx.data.tiers?;
     Some(
         t.actions
@@ -1138,10 +1162,10 @@ fn member_list<'a>(ctx: &Ctx<'a, '_>) -> Option<SheetRows<'a>> {
     })
 }
 
-fn decomposition(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> {
+fn decomposition(ctx: &Ctx<'_, '_>) -> Option<Vec<RowCells>> {
     let d = ctx.data.decomposition?;
     let mut out = Vec::new();
-    let mut total: HashMap<&'static str, Cell> = HashMap::new();
+    let mut total = RowCells::new();
     total.insert("factor", Cell::Text(ctx.labels.factor("gross_sales")));
     total.insert("previous", Cell::Money(d.previous_gross_sales));
     total.insert("current", Cell::Money(d.current_gross_sales));
@@ -1166,7 +1190,7 @@ fn decomposition(ctx: &Ctx<'_, '_>) -> Option<Vec<HashMap<&'static str, Cell>>> 
             Some(KpiKind::Money) => Cell::Money(v),
             _ => Cell::Number(v),
         };
-        let mut r: HashMap<&'static str, Cell> = HashMap::new();
+        let mut r = RowCells::new();
         r.insert("factor", Cell::Text(ctx.labels.factor(f.factor)));
         r.insert("previous", cell(f.previous));
         r.insert("current", cell(f.current));
