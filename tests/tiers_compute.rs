@@ -472,14 +472,24 @@ fn birthdays_on_leap_days_and_across_the_year_end() {
         ]
     };
     let on = |coming: Period| {
-        let mut agg = PurchaseAggregator::new(d("2026-10-31"), Window::All);
-        agg.push("jan2", d("2026-10-01"), Decimal::ONE).unwrap();
-        let r = evaluate(
-            &TierSettings::default(),
-            agg.finish(),
-            members(),
-            HashMap::<String, String>::new().into_iter().collect(),
-            coming,
+        let agg = || {
+            let mut agg = PurchaseAggregator::new(d("2026-10-31"), Window::All);
+            agg.push("jan2", d("2026-10-01"), Decimal::ONE).unwrap();
+            agg.finish()
+        };
+        let none = || HashMap::<String, String>::new().into_iter().collect();
+        let settings = TierSettings::default();
+        let r = evaluate(&settings, agg(), members(), none(), coming);
+        // The store's light form, (id, birthday) pairs, evaluates alike.
+        let pairs: Vec<(String, Option<NaiveDate>)> = members()
+            .into_iter()
+            .map(|m| (m.member_id, m.birthday))
+            .collect();
+        let light = evaluate(&settings, agg(), pairs, none(), coming);
+        assert_eq!(light.actions, r.actions);
+        assert_eq!(
+            light.rows().collect::<Vec<_>>(),
+            r.rows().collect::<Vec<_>>()
         );
         r.actions
             .birthdays

@@ -37,6 +37,34 @@ struct MemberState {
     change: LevelChange,
 }
 
+/// What the evaluation reads of a member in the member export: the id
+/// (members without a purchase are listed too) and the birthday. A
+/// [`MemberFact`] converts, and so does an `(id, birthday)` pair, the
+/// light form a store hands over for millions of members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberBirthday {
+    pub member_id: String,
+    pub birthday: Option<NaiveDate>,
+}
+
+impl From<MemberFact> for MemberBirthday {
+    fn from(m: MemberFact) -> MemberBirthday {
+        MemberBirthday {
+            member_id: m.member_id,
+            birthday: m.birthday,
+        }
+    }
+}
+
+impl From<(String, Option<NaiveDate>)> for MemberBirthday {
+    fn from((member_id, birthday): (String, Option<NaiveDate>)) -> MemberBirthday {
+        MemberBirthday {
+            member_id,
+            birthday,
+        }
+    }
+}
+
 /// A birthday falling in the coming period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Birthday {
@@ -294,7 +322,8 @@ pub fn evaluate<M>(
     coming: Period,
 ) -> TierResult
 where
-    M: IntoIterator<Item = MemberFact>,
+    M: IntoIterator,
+    M::Item: Into<MemberBirthday>,
 {
     let as_of = agg.as_of;
 
@@ -303,6 +332,7 @@ where
     let mut birthdays: Vec<(String, NaiveDate, NaiveDate)> = Vec::new();
     let mut hint = 0;
     for m in members {
+        let m: MemberBirthday = m.into();
         if let Some(b) = m.birthday
             && let Some(on) = birthday_in(b, &coming)
         {

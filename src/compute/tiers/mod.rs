@@ -57,8 +57,8 @@ pub use config::{
     TierSettings, TiersRaw, Window, WindowRaw,
 };
 pub use evaluate::{
-    ActionCounts, ActionLists, Birthday, PreviousLevels, TierResult, TierSummary, compute_tiers,
-    evaluate,
+    ActionCounts, ActionLists, Birthday, MemberBirthday, PreviousLevels, TierResult, TierSummary,
+    compute_tiers, evaluate,
 };
 pub use score::{
     quantile_bin, quantile_bins, quantile_bins_u32, threshold_score_recency, threshold_score_up,
