@@ -64,12 +64,64 @@ pub fn load(store: &Store, config: &Config, period: Period) -> Result<PeriodFact
 }
 
 /// [`load`], taking the period's product rows from `products` when given.
+///
+/// For a week or a month the order lines and product rows are read on a
+/// second connection of their own while this one reads the orders: a
+/// large shop's month is millions of rows each, and the second core would
+/// otherwise wait. A day is read on this connection alone, since a thread
+/// and a connection cost more than its few thousand rows.
 pub fn load_with(
     store: &Store,
     config: &Config,
     period: Period,
     products: Option<&ProductRows>,
 ) -> Result<PeriodFacts, RunError> {
+    let tz = config.timezone;
+    let (start, end) = period_instants(&period, tz);
+    let lines_and_products = |store: &Store| -> Result<_, RunError> {
+        let items = store.items_for_paid_orders_between(start, end)?;
+        let products = match products {
+            Some(rows) => rows.between(store, period.start, period.end)?,
+            None => store.products_between(period.start, period.end)?,
+        };
+        Ok((items, products))
+    };
+    let (orders, lines) = if period.kind() == crate::period::PeriodKind::Day {
+        (
+            load_orders(store, config, period),
+            lines_and_products(store),
+        )
+    } else {
+        std::thread::scope(|s| {
+            let span = tracing::Span::current();
+            let lines = s.spawn(move || {
+                span.in_scope(|| lines_and_products(&Store::open_reader(&config.state)?))
+            });
+            let orders = load_orders(store, config, period);
+            let lines = lines.join().unwrap_or_else(|_| {
+                Err(RunError::Render(
+                    "order lines and product rows: reader panicked".into(),
+                ))
+            });
+            (orders, lines)
+        })
+    };
+    let mut facts = orders?;
+    let (items, products) = lines?;
+    let skus: Vec<String> = items
+        .iter()
+        .map(|i| i.sku_id.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    facts.unit_costs = unit_costs(store, period.last_day(), &skus, &products)?;
+    facts.items = items;
+    facts.products = products;
+    Ok(facts)
+}
+
+/// Every fact of `period` but its order lines, product rows and unit costs.
+fn load_orders(store: &Store, config: &Config, period: Period) -> Result<PeriodFacts, RunError> {
     let tz = config.timezone;
     let (start, end) = period_instants(&period, tz);
     let orders_paid = store.orders_paid_between(start, end)?;
@@ -79,24 +131,11 @@ pub fn load_with(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let items = store.items_for_paid_orders_between(start, end)?;
-    let skus: Vec<String> = items
-        .iter()
-        .map(|i| i.sku_id.clone())
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
     let mut facts = PeriodFacts::empty(period, tz);
     facts.orders_created = store.count_orders_created_between(period.start, period.end)?;
     facts.unpaid_created = store.unpaid_orders_created_between(period.start, period.end)?;
-    facts.products = match products {
-        Some(rows) => rows.between(store, period.start, period.end)?,
-        None => store.products_between(period.start, period.end)?,
-    };
-    facts.unit_costs = unit_costs(store, period.last_day(), &skus, &facts.products)?;
     facts.first_paid_at = store.first_paid_at(&buyers)?;
     facts.orders_paid = orders_paid;
-    facts.items = items;
     facts.traffic = store.traffic_between(period.start, period.end)?;
     facts.traffic_types = config
         .traffic_types
