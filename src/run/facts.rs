@@ -38,6 +38,23 @@ impl ProductRows {
         })
     }
 
+    /// [`ProductRows::between`], handing over the rows held rather than
+    /// copying them: for the last reader of the span.
+    pub fn into_between(
+        self,
+        store: &Store,
+        start: NaiveDate,
+        end: NaiveDate,
+    ) -> Result<Vec<crate::model::facts::ProductFact>, RunError> {
+        if start >= self.start && end <= self.end {
+            let mut rows = self.rows;
+            rows.retain(|p| p.date >= start && p.date < end);
+            Ok(rows)
+        } else {
+            Ok(store.products_between(start, end)?)
+        }
+    }
+
     /// The rows of `[start, end)`, from memory when the span covers it.
     pub fn between(
         &self,
@@ -220,10 +237,10 @@ pub fn load_products(
     store: &Store,
     config: &Config,
     period: Period,
-    products: &ProductRows,
+    products: ProductRows,
 ) -> Result<PeriodFacts, RunError> {
     let mut facts = PeriodFacts::empty(period, config.timezone);
-    facts.products = products.between(store, period.start, period.end)?;
+    facts.products = products.into_between(store, period.start, period.end)?;
     Ok(facts)
 }
 

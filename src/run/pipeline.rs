@@ -348,13 +348,39 @@ fn load_and_compare(
     seen: RowsVersion,
     store: &mut Store,
 ) -> Result<Loaded, RunError> {
-    let products = facts::ProductRows::load(store, shared_from, period.end)?;
+    let mut products = facts::ProductRows::load(store, shared_from, period.end)?;
     let facts = facts::load_with(store, config, period, Some(&products))?;
-    let kpis = compute_kpis(&facts);
+    let kpis = if period.kind() == PeriodKind::Month {
+        // A month's rows are not shared with the month before (see
+        // `shared_from`): the previous month's product rows, which the
+        // comparison reads, load on a second connection while the KPIs
+        // are computed here.
+        let previous = period.previous();
+        let (kpis, before) = std::thread::scope(|s| {
+            let span = tracing::Span::current();
+            let before = s.spawn(move || {
+                span.in_scope(|| {
+                    let reader = Store::open_reader(&config.state)?;
+                    facts::ProductRows::load(&reader, previous.start, previous.end)
+                })
+            });
+            let kpis = compute_kpis(&facts);
+            let before = before.join().unwrap_or_else(|_| {
+                Err(RunError::Render(
+                    "previous month's product rows: reader panicked".into(),
+                ))
+            });
+            (kpis, before)
+        });
+        products = before?;
+        kpis
+    } else {
+        compute_kpis(&facts)
+    };
     if period.kind() != PeriodKind::Day {
         facts::keep_period_snapshot(store, period, &kpis, seen)?;
     }
-    let comparisons = comparison_sets(store, config, period, &products, seen)?;
+    let comparisons = comparison_sets(store, config, period, products, seen)?;
     let comparison = compare(
         &kpis,
         comparisons.previous.as_ref(),
@@ -450,7 +476,7 @@ fn comparison_sets(
     store: &mut Store,
     config: &Config,
     period: Period,
-    products: &facts::ProductRows,
+    products: facts::ProductRows,
     seen: RowsVersion,
 ) -> Result<ComparisonSets, RunError> {
     let mut kpis_of = |p: Period| -> Result<Option<KpiSet>, RunError> {
