@@ -110,17 +110,14 @@ pub fn load_with(
         )
     } else {
         std::thread::scope(|s| {
-            let span = tracing::Span::current();
-            let lines = s.spawn(move || {
-                span.in_scope(|| lines_and_products(&Store::open_reader(&config.state)?))
-            });
+            let lines = super::reader::spawn(
+                s,
+                &config.state,
+                "order lines and product rows",
+                lines_and_products,
+            );
             let orders = load_orders(store, config, period);
-            let lines = lines.join().unwrap_or_else(|_| {
-                Err(RunError::Render(
-                    "order lines and product rows: reader panicked".into(),
-                ))
-            });
-            (orders, lines)
+            (orders, lines.join())
         })
     };
     let mut facts = orders?;

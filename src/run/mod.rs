@@ -14,6 +14,7 @@ pub mod fetch;
 mod folder;
 pub mod ingest;
 mod pipeline;
+mod reader;
 mod report;
 pub mod scheduled;
 mod summary;

@@ -357,20 +357,13 @@ fn load_and_compare(
         // are computed here.
         let previous = period.previous();
         let (kpis, before) = std::thread::scope(|s| {
-            let span = tracing::Span::current();
-            let before = s.spawn(move || {
-                span.in_scope(|| {
-                    let reader = Store::open_reader(&config.state)?;
-                    facts::ProductRows::load(&reader, previous.start, previous.end)
-                })
-            });
-            let kpis = compute_kpis(&facts);
-            let before = before.join().unwrap_or_else(|_| {
-                Err(RunError::Render(
-                    "previous month's product rows: reader panicked".into(),
-                ))
-            });
-            (kpis, before)
+            let before = super::reader::spawn(
+                s,
+                &config.state,
+                "previous month's product rows",
+                move |reader| facts::ProductRows::load(reader, previous.start, previous.end),
+            );
+            (compute_kpis(&facts), before.join())
         });
         products = before?;
         kpis

@@ -51,8 +51,7 @@ pub fn evaluate_period(config: &Config, period: Period) -> Result<TierResult, Ru
     // connection while this one streams the purchases: each is seconds of
     // reading for millions of members.
     let (scanned, side) = std::thread::scope(|s| {
-        let side = s.spawn(|| -> Result<_, RunError> {
-            let other = Store::open_reader(&config.state)?;
+        let side = super::reader::spawn(s, &config.state, "member tiers: member list", |other| {
             let birthdays = other.member_birthdays()?;
             let mut previous = PreviousLevels::new();
             other.for_each_member_level_before(as_of, |m, l| previous.push(m, l))?;
@@ -71,12 +70,7 @@ pub fn evaluate_period(config: &Config, period: Period) -> Result<TierResult, Ru
                     })
                     .map_err(RunError::from)
             });
-        let side = side.join().unwrap_or_else(|_| {
-            Err(RunError::Render(
-                "member tiers: member list reader panicked".into(),
-            ))
-        });
-        (scanned, side)
+        (scanned, side.join())
     });
     scanned?;
     if let Some(e) = fold_err {

@@ -610,15 +610,6 @@ impl PreviousLevels {
         self.levels.push(i);
     }
 
-    /// Members listed.
-    pub fn len(&self) -> usize {
-        self.ids.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ids.len() == 0
-    }
-
     /// Puts the ids in order (stable: the first of a repeated id wins) and
     /// drops repeats. Sorted input, as a store query returns it, is only
     /// checked.
