@@ -174,3 +174,29 @@ impl Store {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `.cargo/config.toml` compiles SQLite without memory statistics; an
+    /// environment that overrides `LIBSQLITE3_FLAGS` (or a build outside the
+    /// repository) would silently bring back the global allocation mutex.
+    #[test]
+    fn sqlite_is_built_without_memory_statistics() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        let options: Vec<String> = store
+            .conn
+            .prepare("PRAGMA compile_options")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "{options:?}"
+        );
+    }
+}
