@@ -3,7 +3,10 @@
 //! Everything a run produces goes into a hidden temporary folder beside the
 //! final one, which is renamed into place only when complete. A run that dies
 //! half-way leaves the previous run folder (if any) untouched and no
-//! half-written workbook where a user would open it.
+//! half-written workbook where a user would open it. Replacing takes two
+//! renames (the old folder aside, the new one in); a process killed between
+//! them leaves the previous folder under its hidden `.old` name until the
+//! job runs that period again.
 
 use std::fs;
 use std::io::Write;
@@ -144,6 +147,28 @@ mod tests {
             assert_eq!(fs::read(parent.join(day).join("n.txt")).unwrap(), b"149");
         }
         assert_eq!(fs::read_dir(&parent).unwrap().count(), 3);
+    }
+
+    /// The deterministic form of the test above: one day's folder set aside
+    /// (as by a commit on another thread at that moment) does not stand in
+    /// the way of replacing another day.
+    #[test]
+    fn one_folder_set_aside_does_not_block_replacing_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let parent = dir.path().join("daily-ops");
+        for day in ["2026-06-01", "2026-06-02"] {
+            let f = RunFolder::create(&parent.join(day)).unwrap();
+            f.write("n.txt", b"1").unwrap();
+            f.commit().unwrap();
+        }
+        let first = RunFolder::create(&parent.join("2026-06-01")).unwrap();
+        let aside = first.old_path();
+        fs::rename(parent.join("2026-06-01"), &aside).unwrap();
+        let second = RunFolder::create(&parent.join("2026-06-02")).unwrap();
+        second.write("n.txt", b"2").unwrap();
+        second.commit().unwrap();
+        assert_eq!(fs::read(parent.join("2026-06-02/n.txt")).unwrap(), b"2");
+        assert_eq!(fs::read(aside.join("n.txt")).unwrap(), b"1");
     }
 
     /// An earlier process with the same id may have died between setting the
