@@ -38,6 +38,10 @@ impl ProductRows {
         })
     }
 
+    fn covers(&self, start: NaiveDate, end: NaiveDate) -> bool {
+        start >= self.start && end <= self.end
+    }
+
     /// [`ProductRows::between`], handing over the rows held rather than
     /// copying them: for the last reader of the span.
     pub fn into_between(
@@ -46,7 +50,7 @@ impl ProductRows {
         start: NaiveDate,
         end: NaiveDate,
     ) -> Result<Vec<crate::model::facts::ProductFact>, RunError> {
-        if start >= self.start && end <= self.end {
+        if self.covers(start, end) {
             let mut rows = self.rows;
             rows.retain(|p| p.date >= start && p.date < end);
             Ok(rows)
@@ -62,7 +66,7 @@ impl ProductRows {
         start: NaiveDate,
         end: NaiveDate,
     ) -> Result<Vec<crate::model::facts::ProductFact>, RunError> {
-        if start >= self.start && end <= self.end {
+        if self.covers(start, end) {
             Ok(self
                 .rows
                 .iter()

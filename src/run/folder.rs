@@ -171,6 +171,11 @@ mod tests {
     /// the two renames other systems use.
     const WAYS: [bool; 2] = [true, false];
 
+    /// A day's run folder inside `dir`.
+    fn day_folder(dir: &tempfile::TempDir) -> PathBuf {
+        dir.path().join("daily-ops").join("2026-11-22")
+    }
+
     fn replace(target: &Path, name: &str, body: &[u8], exchange: bool) {
         let f = RunFolder::create(target).unwrap();
         f.write(name, body).unwrap();
@@ -230,7 +235,7 @@ mod tests {
     fn a_leftover_old_folder_does_not_block_a_commit() {
         for exchange in WAYS {
             let dir = tempfile::tempdir().unwrap();
-            let target = dir.path().join("daily-ops").join("2026-11-22");
+            let target = day_folder(&dir);
             replace(&target, "a.txt", b"1", exchange);
             let f = RunFolder::create(&target).unwrap();
             let leftover = f.old_path();
@@ -249,7 +254,7 @@ mod tests {
     #[test]
     fn the_run_folder_is_never_missing_while_it_is_replaced() {
         let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("daily-ops").join("2026-11-22");
+        let target = day_folder(&dir);
         replace(&target, "n.txt", b"0", true);
         let done = std::sync::atomic::AtomicBool::new(false);
         let missing = std::thread::scope(|scope| {
@@ -276,7 +281,7 @@ mod tests {
     fn an_abandoned_folder_leaves_nothing_and_a_commit_replaces() {
         for exchange in WAYS {
             let dir = tempfile::tempdir().unwrap();
-            let target = dir.path().join("daily-ops").join("2026-11-22");
+            let target = day_folder(&dir);
             {
                 let f = RunFolder::create(&target).unwrap();
                 f.write("summary.json", b"{}").unwrap();

@@ -48,6 +48,11 @@ impl IdArena {
         &self.text[start..self.ends[i]]
     }
 
+    /// The ids in the order pushed.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
+        (0..self.len()).map(|i| self.get(i))
+    }
+
     pub(crate) fn last(&self) -> Option<&str> {
         self.len().checked_sub(1).map(|i| self.get(i))
     }

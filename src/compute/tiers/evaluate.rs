@@ -349,8 +349,9 @@ where
 
     let previous = previous.finish();
     let mut hint = 0;
-    let only_previous: Vec<String> = (0..previous.ids.len())
-        .map(|j| previous.ids.get(j))
+    let only_previous: Vec<String> = previous
+        .ids
+        .iter()
         .filter(|id| !id.is_empty() && ids.find_hinted(id, &mut hint).is_none())
         .map(str::to_owned)
         .collect();
@@ -847,11 +848,10 @@ mod tests {
     use super::*;
 
     fn listed(p: &PreviousLevels) -> Vec<(String, String)> {
-        (0..p.ids.len())
-            .map(|j| {
-                let name = &p.names[p.levels[j] as usize];
-                (p.ids.get(j).to_string(), name.to_string())
-            })
+        p.ids
+            .iter()
+            .zip(&p.levels)
+            .map(|(id, &level)| (id.to_string(), p.names[level as usize].to_string()))
             .collect()
     }
 
