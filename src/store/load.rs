@@ -104,6 +104,13 @@ pub(crate) const SQL_TARGETS: &str =
     "SELECT month, metric, target FROM targets WHERE month = ?1 ORDER BY metric";
 pub(crate) const SQL_FIRST_PAID: &str =
     "SELECT min(paid_at) FROM orders WHERE member_id = ?1 AND paid_at IS NOT NULL";
+// Every paid order of the members in [?1, ?2], member by member, earliest
+// first; INDEXED BY pins the order the merge in `first_paid_by_scan`
+// relies on.
+pub(crate) const SQL_FIRST_PAID_SCAN: &str = "SELECT member_id, paid_at \
+     FROM orders INDEXED BY orders_member_paid \
+     WHERE paid_at IS NOT NULL AND member_id >= ?1 AND member_id <= ?2 \
+     ORDER BY member_id, paid_at";
 pub(crate) const SQL_FIRST_PAID_OF_BUYERS: &str = "SELECT b.member_id, \
      (SELECT min(x.paid_at) FROM orders x WHERE x.member_id = b.member_id \
       AND x.paid_at IS NOT NULL) \
@@ -114,6 +121,19 @@ pub(crate) const SQL_PURCHASES: &str = "SELECT member_id, paid_at, paid_amount -
      FROM orders INDEXED BY orders_member_paid \
      WHERE paid_at IS NOT NULL AND paid_at >= ?1 AND paid_at < ?2 AND status <> 'closed' \
      AND paid_amount - refund_amount > 0 ORDER BY member_id, paid_at";
+
+/// Whether one pass over the member-ordered index of `entries` paid
+/// orders costs less than looking up `wanted` members one by one.
+///
+/// Measured on a year of a large shop (10 M orders, the index's pages in
+/// the OS cache but not the connection's): ~7 µs a lookup, ~0.1 µs an
+/// entry passed over, so the pass wins above about one wanted member per 70
+/// entries. A day's buyers stay with lookups, a week's or a month's go to
+/// the pass.
+pub(crate) fn scan_beats_lookups(wanted: usize, entries: u64) -> bool {
+    const ENTRIES_PER_LOOKUP: u64 = 64;
+    (wanted as u64).saturating_mul(ENTRIES_PER_LOOKUP) > entries
+}
 
 /// A row reader that turns column failures into store errors naming the
 /// table.
@@ -729,27 +749,91 @@ impl Store {
 
     /// The first paid order's `paid_at` over the whole history, for each of
     /// `members` that has one (closed and refunded orders count: they were
-    /// paid). One index lookup per member.
+    /// paid).
+    ///
+    /// A few members are looked up one by one. A month of a large shop's
+    /// buyers (~700 000 of ten million orders) is answered by one pass over
+    /// the member-ordered index instead, merged with the sorted members: a
+    /// lookup costs a walk from the index root and, as often as not, a read
+    /// of a page the connection does not hold (~7 µs), where the pass
+    /// reads each page once (~0.1 µs an entry). See [`scan_beats_lookups`].
     pub fn first_paid_at(
         &self,
         members: &[String],
     ) -> Result<HashMap<String, DateTime<Utc>>, StoreError> {
         self.in_read_transaction("orders", || {
-            let mut stmt = self
-                .conn
-                .prepare_cached(SQL_FIRST_PAID)
-                .ctx("orders", "first paid")?;
-            let mut out = HashMap::with_capacity(members.len());
-            for m in members {
-                let first: Option<i64> = stmt
-                    .query_row([m], |r| r.get(0))
-                    .ctx("orders", "first paid")?;
-                if let Some(t) = first {
-                    out.insert(m.clone(), instant_from_i64("orders", "paid_at", t)?);
-                }
+            let entries = self.approx_rows(crate::model::Dataset::Orders)?;
+            if scan_beats_lookups(members.len(), entries) {
+                self.first_paid_by_scan(members)
+            } else {
+                self.first_paid_by_lookups(members)
             }
-            Ok(out)
         })
+    }
+
+    fn first_paid_by_lookups(
+        &self,
+        members: &[String],
+    ) -> Result<HashMap<String, DateTime<Utc>>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(SQL_FIRST_PAID)
+            .ctx("orders", "first paid")?;
+        let mut out = HashMap::with_capacity(members.len());
+        for m in members {
+            let first: Option<i64> = stmt
+                .query_row([m], |r| r.get(0))
+                .ctx("orders", "first paid")?;
+            if let Some(t) = first {
+                out.insert(m.clone(), instant_from_i64("orders", "paid_at", t)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// [`Store::first_paid_at`] by one pass over `orders_member_paid`
+    /// between the lowest and the highest of `members`. The index holds a
+    /// member's paid orders together, earliest first, and in the byte order
+    /// `str` sorts by (SQLite's BINARY collation), so the first entry of a
+    /// wanted member is its answer and the sorted members are merged in.
+    fn first_paid_by_scan(
+        &self,
+        members: &[String],
+    ) -> Result<HashMap<String, DateTime<Utc>>, StoreError> {
+        let mut wanted: Vec<&str> = members.iter().map(String::as_str).collect();
+        if !wanted.is_sorted() {
+            wanted.sort_unstable();
+        }
+        wanted.dedup();
+        let mut out = HashMap::with_capacity(wanted.len());
+        let (Some(lo), Some(hi)) = (wanted.first(), wanted.last()) else {
+            return Ok(out);
+        };
+        let mut stmt = self
+            .conn
+            .prepare_cached(SQL_FIRST_PAID_SCAN)
+            .ctx("orders", "first paid")?;
+        let mut rows = stmt.query([lo, hi]).ctx("orders", "first paid")?;
+        let mut next = 0;
+        while let Some(row) = rows.next().ctx("orders", "first paid")? {
+            // Borrowed: most of the ten million entries are not wanted.
+            let member = row
+                .get_ref(0)
+                .and_then(|v| v.as_str().map_err(Into::into))
+                .ctx("orders", "first paid")?;
+            // Wanted members sorting before this entry have no paid order.
+            while next < wanted.len() && wanted[next] < member {
+                next += 1;
+            }
+            let Some(&w) = wanted.get(next) else { break };
+            if w == member {
+                let paid: i64 = row.get(1).ctx("orders", "first paid")?;
+                out.insert(w.to_owned(), instant_from_i64("orders", "paid_at", paid)?);
+                // The member's later orders now sort below `wanted[next]`.
+                next += 1;
+            }
+        }
+        Ok(out)
     }
 
     /// The first paid order's `paid_at` over the whole history of every
@@ -1063,6 +1147,91 @@ mod tests {
         store.conn.execute_batch("COMMIT").unwrap();
     }
 
+    /// Orders of members whose ids share prefixes and straddle each
+    /// other in byte order, paid out of time order, one never paid.
+    fn members_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        let orders = [
+            ("m1", Some("2026-11-22T05:00:00Z")),
+            ("m1", Some("2026-11-20T05:00:00Z")),
+            ("m10", Some("2026-11-21T01:00:00Z")),
+            ("m2", None),
+            ("m2", Some("2026-11-19T09:30:00Z")),
+            ("m3", None),
+            ("张三", Some("2026-11-18T00:00:00Z")),
+            ("Z9", Some("2026-11-17T12:00:00Z")),
+        ];
+        let mut ing = store
+            .begin_ingest(Dataset::Orders, chrono_tz::Asia::Shanghai)
+            .unwrap();
+        for (i, (member, paid)) in orders.into_iter().enumerate() {
+            let rec = record(
+                Dataset::Orders,
+                i as u64 + 2,
+                &[
+                    ("order_id", Value::Text(format!("O{i}"))),
+                    ("member_id", Value::Text(member.into())),
+                    ("created_at", Value::DateTime(at("2026-11-17T00:00:00Z"))),
+                    (
+                        "paid_at",
+                        paid.map_or(Value::Missing, |p| Value::DateTime(at(p))),
+                    ),
+                    ("status", Value::Text("paid".into())),
+                    ("paid_amount", Value::Decimal(Decimal::new(10, 0))),
+                ],
+            );
+            ing.insert(day, &rec, "o.csv").unwrap();
+        }
+        ing.commit().unwrap();
+        (dir, store)
+    }
+
+    /// The pass over the index and the lookups answer alike, whatever the
+    /// order of the members asked for, duplicates and unknown ids
+    /// included.
+    #[test]
+    fn first_paid_by_scan_and_by_lookups_agree() {
+        let (_dir, store) = members_store();
+        let ask = |ids: &[&str]| -> Vec<String> { ids.iter().map(|s| s.to_string()).collect() };
+        let expected = HashMap::from([
+            ("m1".to_owned(), at("2026-11-20T05:00:00Z")),
+            ("m10".to_owned(), at("2026-11-21T01:00:00Z")),
+            ("m2".to_owned(), at("2026-11-19T09:30:00Z")),
+            ("张三".to_owned(), at("2026-11-18T00:00:00Z")),
+            ("Z9".to_owned(), at("2026-11-17T12:00:00Z")),
+        ]);
+        for members in [
+            ask(&["Z9", "m1", "m10", "m2", "m3", "张三"]),
+            ask(&["张三", "m3", "m2", "m10", "m1", "Z9", "m1", "a", "zz", "m0"]),
+        ] {
+            let scan = store.first_paid_by_scan(&members).unwrap();
+            let lookups = store.first_paid_by_lookups(&members).unwrap();
+            assert_eq!(scan, expected, "{members:?}");
+            assert_eq!(lookups, expected, "{members:?}");
+        }
+        // A range holding only some members: the pass starts at the lowest.
+        let some = ask(&["m10", "m3"]);
+        let want = HashMap::from([("m10".to_owned(), at("2026-11-21T01:00:00Z"))]);
+        assert_eq!(store.first_paid_by_scan(&some).unwrap(), want);
+        assert!(store.first_paid_by_scan(&[]).unwrap().is_empty());
+        assert!(store.first_paid_by_scan(&ask(&["m3"])).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_day_of_buyers_is_looked_up_and_a_month_scanned() {
+        let year = 10_000_000;
+        assert!(!scan_beats_lookups(30_000, year), "a day of a large shop");
+        assert!(scan_beats_lookups(200_000, year), "a week of a large shop");
+        assert!(scan_beats_lookups(700_000, year), "a month of a large shop");
+        assert!(!scan_beats_lookups(0, 0));
+        assert!(
+            scan_beats_lookups(1, 0),
+            "an empty index costs nothing to pass"
+        );
+    }
+
     /// Every loader must be an index search, never a scan of the table.
     #[test]
     fn loaders_use_index_range_scans() {
@@ -1096,6 +1265,7 @@ mod tests {
             SQL_ADS,
             SQL_TARGETS,
             SQL_FIRST_PAID,
+            SQL_FIRST_PAID_SCAN,
             SQL_FIRST_PAID_OF_BUYERS,
             SQL_PURCHASES,
         ];
