@@ -195,7 +195,7 @@ fn replacing_a_day_is_repeatable_and_replaces_changed_content() {
         .map(|o| (o.order_id.as_str(), o.paid_amount))
         .collect();
     assert_eq!(amounts, vec![("A1", dec("10.5")), ("A2", dec("25.5"))]);
-    assert_eq!(paid[1].source.file, "o22 (2).csv");
+    assert_eq!(&*paid[1].source.file, "o22 (2).csv");
     assert_eq!(paid[1].source.row, 3);
 }
 
@@ -445,7 +445,7 @@ fn a_later_row_for_the_same_order_replaces_it() {
     let a2 = paid.iter().find(|o| o.order_id == "A2").unwrap();
     assert_eq!(a2.refund_amount, dec("20"));
     assert_eq!(a2.status, storepulse::model::OrderStatus::Closed);
-    assert_eq!((a2.source.file.as_str(), a2.source.row), ("b.csv", 7));
+    assert_eq!((&*a2.source.file, a2.source.row), ("b.csv", 7));
 }
 
 fn traffic_row(row: u64, day: &str, source: &str, visitors: i64) -> storepulse::model::Record {

@@ -85,7 +85,7 @@ pub struct Sample {
 impl Sample {
     pub fn at(src: &SourceRef, detail: impl Into<String>) -> Sample {
         Sample {
-            file: src.file.clone(),
+            file: src.file.to_string(),
             row: src.row,
             detail: detail.into(),
         }

@@ -15,8 +15,9 @@ use super::{OrderStatus, ProductStatus};
 /// Where a stored row came from.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SourceRef {
-    /// The file name as ingested (not the archive path).
-    pub file: String,
+    /// The file name as ingested (not the archive path). Shared: the rows
+    /// of one file, up to millions in a month's facts, hold one copy.
+    pub file: std::sync::Arc<str>,
     /// 1-based row in that file.
     pub row: u64,
 }

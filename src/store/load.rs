@@ -5,7 +5,9 @@
 //! purchase stream for member tiers walks a covering index in member order
 //! and hands rows to a callback, never holding the history in memory.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -143,6 +145,28 @@ pub(crate) fn scan_beats_lookups(wanted: usize, entries: u64) -> bool {
 struct Cols<'a, 'r> {
     row: &'a Row<'r>,
     table: &'static str,
+    files: &'a FileNames,
+}
+
+/// The source file name of the row read last, handed out again while the
+/// rows that follow come from the same file: a month of a large shop is
+/// millions of rows from a few dozen files, and each row had its own copy
+/// of the name.
+#[derive(Default)]
+struct FileNames(RefCell<Option<Arc<str>>>);
+
+impl FileNames {
+    fn get(&self, name: &str) -> Arc<str> {
+        let mut last = self.0.borrow_mut();
+        match &*last {
+            Some(shared) if **shared == *name => Arc::clone(shared),
+            _ => {
+                let shared: Arc<str> = Arc::from(name);
+                *last = Some(Arc::clone(&shared));
+                shared
+            }
+        }
+    }
 }
 
 impl Cols<'_, '_> {
@@ -195,8 +219,13 @@ impl Cols<'_, '_> {
 
     fn source(&self, file: usize) -> Result<SourceRef, StoreError> {
         let row: i64 = self.get(file + 1)?;
+        let name = self
+            .row
+            .get_ref(file)
+            .and_then(|v| v.as_str().map_err(Into::into))
+            .ctx(self.table, "read")?;
         Ok(SourceRef {
-            file: self.get(file)?,
+            file: self.files.get(name),
             row: u64::try_from(row).unwrap_or(0),
         })
     }
@@ -278,8 +307,13 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut stmt = self.conn.prepare_cached(sql).ctx(table, "prepare")?;
         let mut rows = stmt.query(params).ctx(table, "query")?;
+        let files = FileNames::default();
         while let Some(row) = rows.next().ctx(table, "read")? {
-            out.push(f(&Cols { row, table })?);
+            out.push(f(&Cols {
+                row,
+                table,
+                files: &files,
+            })?);
         }
         Ok(())
     }
@@ -370,6 +404,7 @@ impl Store {
                 *per_day.entry(day.as_str()).or_default() += 1;
             }
             // Each line and, beside it, the position of its order.
+            let files = FileNames::default();
             let mut lines: Vec<ItemFact> = Vec::with_capacity(orders.len() * 3 / 2);
             let mut of_order: Vec<usize> = Vec::with_capacity(orders.len() * 3 / 2);
             let mut found = vec![false; orders.len()];
@@ -392,6 +427,7 @@ impl Store {
                     lines.push(read_item(&Cols {
                         row,
                         table: "order_items",
+                        files: &files,
                     })?);
                     of_order.push(i);
                 }
@@ -413,6 +449,7 @@ impl Store {
                     lines.push(read_item(&Cols {
                         row,
                         table: "order_items",
+                        files: &files,
                     })?);
                     of_order.push(i);
                 }
@@ -1244,6 +1281,28 @@ mod tests {
         assert_eq!(store.first_paid_by_scan(&some).unwrap(), want);
         assert!(store.first_paid_by_scan(&[]).unwrap().is_empty());
         assert!(store.first_paid_by_scan(&ask(&["m3"])).unwrap().is_empty());
+    }
+
+    /// Rows of one file share its name; a row of another file has its own.
+    #[test]
+    fn rows_of_one_file_share_its_name() {
+        let names = FileNames::default();
+        let a1 = names.get("a.csv");
+        let a2 = names.get("a.csv");
+        let b = names.get("b.csv");
+        let a3 = names.get("a.csv");
+        assert!(Arc::ptr_eq(&a1, &a2));
+        assert_eq!((&*b, &*a3), ("b.csv", "a.csv"));
+        assert!(!Arc::ptr_eq(&a1, &a3), "only the last name is held");
+
+        let (_dir, store) = seeded();
+        let orders = store
+            .orders_paid_between(at("2026-11-21T16:00:00Z"), at("2026-11-23T16:00:00Z"))
+            .unwrap();
+        assert_eq!(orders.len(), 2);
+        assert_eq!(&*orders[0].source.file, "o.csv");
+        assert!(Arc::ptr_eq(&orders[0].source.file, &orders[1].source.file));
+        assert_eq!((orders[0].source.row, orders[1].source.row), (2, 3));
     }
 
     #[test]
