@@ -107,7 +107,7 @@ fn write_row<W: Write>(
     row: &MemberTier<'_>,
 ) -> Result<(), TiersCsvError> {
     // Numbers and dates go through the small formatters below rather than
-    // `Display`: four million rows are ~50 million such cells, and the
+    // `Display`: four million rows are ~40 million such cells, and the
     // formatting machinery was most of the file's cost.
     macro_rules! field {
         ($push:ident, $v:expr) => {{

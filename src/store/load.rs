@@ -126,15 +126,18 @@ pub(crate) const SQL_PURCHASES: &str = "SELECT member_id, paid_at, paid_amount -
      WHERE paid_at IS NOT NULL AND paid_at >= ?1 AND paid_at < ?2 AND status <> 'closed' \
      AND paid_amount - refund_amount > 0 ORDER BY member_id, paid_at";
 
-/// Whether one pass over the member-ordered index of `entries` paid
+/// Whether one pass over the member-ordered index of about `entries` paid
 /// orders costs less than looking up `wanted` members one by one.
 ///
+/// `entries` is the orders table's largest rowid, which also counts unpaid
+/// orders and replaced rows: the estimate errs towards the lookups.
 /// Measured on a year of a large shop (10 M orders, the index's pages in
-/// the OS cache but not the connection's): a week's ~200 000 buyers cost
-/// ~0.5 s less CPU looked up than passed over, a month's ~700 000 some
-/// 2–3 s more; that puts a lookup at ~4 µs and the pass at ~1.3 s, even
-/// at about one wanted member per 30 entries. A day's or a week's buyers
-/// are looked up, a month's are merged into the pass.
+/// the OS cache but not the connection's): in the SQLite shell a month's
+/// ~710 000 lookups took 5–8 s and a pass over the whole index 0.6 s; in
+/// the weekly job, a week's ~200 000 buyers cost ~0.5 s less CPU looked up
+/// than passed over. The pass is taken from about one wanted member per 32
+/// entries: in a store of a year, a day's or a week's buyers are looked up
+/// and a month's merged into the pass.
 pub(crate) fn scan_beats_lookups(wanted: usize, entries: u64) -> bool {
     const ENTRIES_PER_LOOKUP: u64 = 32;
     (wanted as u64).saturating_mul(ENTRIES_PER_LOOKUP) > entries
@@ -557,7 +560,9 @@ impl Store {
     ) -> Result<Vec<ProductFact>, StoreError> {
         // Counted first (the day index alone, milliseconds): a month of a
         // large catalogue is ~600 000 rows of ~300 bytes, and growing the
-        // vector by doubling would copy it all about twice more.
+        // vector by doubling copies them again and holds up to twice the
+        // memory at the last step. A count that is off (rows written in
+        // between) only sizes the vector wrongly.
         let rows: i64 = self
             .conn
             .prepare_cached(SQL_COUNT_PRODUCTS)
