@@ -145,8 +145,17 @@ fn write_row<W: Write>(
 }
 
 /// Appends `n` in decimal.
-fn push_uint(out: &mut String, mut n: u64) {
-    let mut digits = [0u8; 20];
+fn push_uint(out: &mut String, n: u64) {
+    let mut digits = [0u8; 40];
+    let at = write_digits(u128::from(n), &mut digits);
+    for &d in &digits[at..] {
+        out.push(char::from(d));
+    }
+}
+
+/// Writes `n`'s decimal digits at the end of `digits`, returning where
+/// they start (40 bytes hold any u128).
+fn write_digits(mut n: u128, digits: &mut [u8; 40]) -> usize {
     let mut at = digits.len();
     loop {
         at -= 1;
@@ -154,11 +163,8 @@ fn push_uint(out: &mut String, mut n: u64) {
         digits[at] = b'0' + (n % 10) as u8;
         n /= 10;
         if n == 0 {
-            break;
+            return at;
         }
-    }
-    for &d in &digits[at..] {
-        out.push(char::from(d));
     }
 }
 
@@ -193,18 +199,8 @@ fn push_decimal(out: &mut String, d: Decimal) {
         return;
     }
     let scale = d.scale() as usize;
-    let mantissa = d.mantissa().unsigned_abs();
     let mut digits = [0u8; 40];
-    let mut at = digits.len();
-    let mut n = mantissa;
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
+    let mut at = write_digits(d.mantissa().unsigned_abs(), &mut digits);
     // At least one digit before the point.
     while digits.len() - at < scale + 1 {
         at -= 1;
