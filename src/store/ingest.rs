@@ -37,7 +37,7 @@ const BULK_CACHE_KIB: i64 = 1024 * 1024;
 /// appended and the live `day` index grows at its end, so a large cache
 /// buys nothing during the load; at the rebuild it sets the size of the
 /// sorter's runs (see [`Ingest::commit`]).
-const SORT_CACHE_KIB: i64 = 64 * 1024;
+const SORT_CACHE_KIB: i64 = 4 * 1024;
 
 /// What is recorded about an ingested file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -742,7 +742,14 @@ impl Ingest<'_> {
                 .ctx(self.table, "sorter settings for index rebuild")?;
         }
         for ix in &deferred {
+            let started = std::time::Instant::now();
             rebuild_index(self.conn, self.table, ix)?;
+            tracing::debug!(
+                table = self.table,
+                index = %ix.sql,
+                ms = started.elapsed().as_millis() as u64,
+                "index rebuilt after bulk load"
+            );
         }
         self.forget_snapshots()?;
         self.conn
