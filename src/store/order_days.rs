@@ -78,17 +78,49 @@ impl Hasher for PreHashed {
     }
 }
 
+/// Pairs handed from the scan to the thread filling the map at a time.
+const CHUNK: usize = 65_536;
+
 impl Store {
     /// Every stored order's day, read in one pass over the orders table.
+    ///
+    /// Filling a map of ten million entries is mostly cache misses (each
+    /// insert lands at a random place in ~250 MB), as long as the scan that
+    /// feeds it; a second thread fills the map while this one scans, so the
+    /// two overlap instead of adding up.
     pub fn order_days(&self) -> Result<OrderDays, StoreError> {
         let count: i64 = self
             .conn
             .query_row("SELECT count(*) FROM orders", [], |r| r.get(0))
             .ctx("orders", "count")?;
-        let mut days = HashMap::with_capacity_and_hasher(
-            usize::try_from(count).unwrap_or(0),
-            BuildHasherDefault::default(),
-        );
+        let capacity = usize::try_from(count).unwrap_or(0);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(u64, u32)>>(4);
+        std::thread::scope(|s| {
+            let filler = s.spawn(move || {
+                let mut days =
+                    HashMap::with_capacity_and_hasher(capacity, BuildHasherDefault::default());
+                for chunk in rx {
+                    days.extend(chunk);
+                }
+                days
+            });
+            let scanned = self.scan_order_days(&tx);
+            // Ends the filler's loop, also when the scan failed.
+            drop(tx);
+            let days = filler
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            scanned.map(|()| OrderDays { days })
+        })
+    }
+
+    /// Sends (id hash, day number) of every order to `tx` in chunks, in
+    /// table order, so a later row of the same id wins as it would in one
+    /// map.
+    fn scan_order_days(
+        &self,
+        tx: &std::sync::mpsc::SyncSender<Vec<(u64, u32)>>,
+    ) -> Result<(), StoreError> {
         let mut stmt = self
             .conn
             .prepare("SELECT order_id, day FROM orders")
@@ -96,6 +128,7 @@ impl Store {
         let mut rows = stmt.query([]).ctx("orders", "order days")?;
         // Days repeat ~30 000 times each: parse each distinct text once.
         let mut parsed: HashMap<String, u32> = HashMap::new();
+        let mut chunk = Vec::with_capacity(CHUNK);
         while let Some(row) = rows.next().ctx("orders", "order days")? {
             let id = row
                 .get_ref(0)
@@ -115,9 +148,15 @@ impl Store {
                     n
                 }
             };
-            days.insert(hash, n);
+            chunk.push((hash, n));
+            if chunk.len() == CHUNK {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                // The filler only stops when this sender is dropped.
+                let _ = tx.send(full);
+            }
         }
-        Ok(OrderDays { days })
+        let _ = tx.send(chunk);
+        Ok(())
     }
 }
 
@@ -168,5 +207,33 @@ mod tests {
         assert_eq!(days.get("A"), "2026-11-10".parse().ok());
         assert_eq!(days.get("B"), "2026-11-11".parse().ok());
         assert_eq!(days.get("C"), None);
+    }
+
+    #[test]
+    fn orders_past_the_first_chunk_are_all_mapped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        // Rowid i is order "o<i>" on day 2026-01-01 + (i mod 7): the
+        // scan hands them over in chunks, the last one partly filled.
+        let n = CHUNK as i64 + 10;
+        store
+            .conn
+            .execute(
+                "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k WHERE i < ?1)
+                 INSERT INTO orders (order_id, member_id, created_at, status, paid_amount,
+                                     day, file, \"row\")
+                 SELECT 'o' || i, 'm', 0, 'paid', 0, date('2026-01-01', '+' || (i % 7) || ' days'),
+                        'o.csv', i FROM k",
+                [n],
+            )
+            .unwrap();
+        let days = store.order_days().unwrap();
+        assert_eq!(days.len(), CHUNK + 10);
+        let day = |d: &str| d.parse::<NaiveDate>().ok();
+        assert_eq!(days.get("o1"), day("2026-01-02"));
+        assert_eq!(days.get("o65536"), day("2026-01-03")); // 65536 = 7 * 9362 + 2
+        assert_eq!(days.get("o65537"), day("2026-01-04"));
+        assert_eq!(days.get("o65546"), day("2026-01-06"));
+        assert_eq!(days.get("o65547"), None);
     }
 }
