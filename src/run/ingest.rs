@@ -11,6 +11,7 @@
 //!
 //! The same machinery serves `import`, where one file holds many days.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{BuildHasher, BuildHasherDefault, RandomState};
 use std::io::Read;
@@ -450,18 +451,24 @@ impl KeyTracker {
                 &joined
             }
         };
-        if let Some(first) = self.seen.get(&self.hasher.hash_one(key)) {
-            self.total += 1;
-            if self.duplicates.len() < MAX_SAMPLES {
-                self.duplicates.push(IssueSample {
-                    row: rec.row,
-                    column: String::new(),
-                    value: key.to_owned(),
-                    reason: format!("duplicate key, first seen at row {first}; the later row wins"),
-                });
+        match self.seen.entry(self.hasher.hash_one(key)) {
+            Entry::Occupied(first) => {
+                self.total += 1;
+                if self.duplicates.len() < MAX_SAMPLES {
+                    self.duplicates.push(IssueSample {
+                        row: rec.row,
+                        column: String::new(),
+                        value: key.to_owned(),
+                        reason: format!(
+                            "duplicate key, first seen at row {}; the later row wins",
+                            first.get()
+                        ),
+                    });
+                }
             }
-        } else {
-            self.seen.insert(self.hasher.hash_one(key), rec.row);
+            Entry::Vacant(slot) => {
+                slot.insert(rec.row);
+            }
         }
     }
 
