@@ -33,11 +33,14 @@ const FILES: &str = "ingested_files";
 const BULK_CACHE_KIB: i64 = 1024 * 1024;
 
 /// Page cache, in KiB, of a bulk load whose unique indexes are deferred
-/// (orders, order lines), and of every index rebuild. The rows are
-/// appended and the live `day` index grows at its end, so a large cache
-/// buys nothing during the load; at the rebuild it sets the size of the
-/// sorter's runs, which sort fastest when they fit the processor's caches
-/// (measured: see [`Ingest::commit`]).
+/// (orders, order lines). The rows are appended and the live `day` index
+/// grows at its end, so a large cache buys nothing for new rows; it holds
+/// the pages of days being replaced while their old rows are deleted.
+const LOAD_CACHE_KIB: i64 = 64 * 1024;
+
+/// Page cache, in KiB, of every index rebuild at the end of a bulk load.
+/// It sets the size of the sorter's runs, which sort fastest when they fit
+/// the processor's caches (measured: see [`Ingest::commit`]).
 const SORT_CACHE_KIB: i64 = 4 * 1024;
 
 /// What is recorded about an ingested file.
@@ -201,7 +204,7 @@ impl Store {
                 let kib = if deferrable_unique_indexes(dataset).is_empty() {
                     BULK_CACHE_KIB
                 } else {
-                    SORT_CACHE_KIB
+                    LOAD_CACHE_KIB
                 };
                 conn.execute_batch(&format!("PRAGMA cache_size = -{kib}"))
                     .ctx(table, "size cache for bulk load")?;
