@@ -195,7 +195,6 @@ mod tests {
     fn an_in_memory_store_has_no_background_checkpoint() {
         let store = Store {
             conn: Connection::open_in_memory().unwrap(),
-            keeps_wal: false,
         };
         assert!(store.checkpoint_in_background().is_none());
     }

@@ -173,7 +173,6 @@ impl Store {
 
     fn begin(&mut self, dataset: Dataset, tz: Tz, bulk: bool) -> Result<Ingest<'_>, StoreError> {
         let table = table_name(dataset);
-        let keeps_wal = self.keeps_wal;
         let conn: &Connection = &self.conn;
         let restore = if bulk {
             let cache_size: i64 = conn
@@ -185,9 +184,8 @@ impl Store {
             let threads: i64 = conn
                 .query_row("PRAGMA threads", [], |r| r.get(0))
                 .ctx(table, "read threads")?;
-            let wal = leave_wal(conn, dataset, keeps_wal);
+            let wal = leave_wal(conn, dataset);
             Some(BulkRestore {
-                keeps_wal,
                 cache_size,
                 synchronous,
                 threads,
@@ -267,8 +265,6 @@ struct BulkRestore {
     threads: i64,
     /// The store was in WAL mode and the load runs on a rollback journal.
     wal: bool,
-    /// The store keeps its WAL file between runs (see `super::wal`).
-    keeps_wal: bool,
 }
 
 /// Takes a WAL store to a rollback journal for a bulk load, returning
@@ -286,16 +282,9 @@ struct BulkRestore {
 /// load writes; a load is rare and long, and no reader is left with a
 /// half-imported store. Leaving WAL needs the store to itself: when
 /// another connection has it open the load stays in WAL, as before.
-///
-/// A store that keeps its WAL file between runs has SQLite delete it on the
-/// way out (see `super::wal::keep_wal`), and keep it again once back.
-fn leave_wal(conn: &Connection, dataset: Dataset, keeps_wal: bool) -> bool {
+fn leave_wal(conn: &Connection, dataset: Dataset) -> bool {
     let mode = conn.query_row("PRAGMA journal_mode", [], |r| r.get::<_, String>(0));
     if !mode.is_ok_and(|m| m.eq_ignore_ascii_case("wal")) {
-        return false;
-    }
-    if keeps_wal && !super::wal::keep_wal(conn, false) {
-        tracing::debug!(dataset = %dataset, "WAL file kept; the bulk load stays in WAL mode");
         return false;
     }
     // Another connection holds the store open: do not wait for it.
@@ -313,30 +302,23 @@ fn leave_wal(conn: &Connection, dataset: Dataset, keeps_wal: bool) -> bool {
     }
     if !switched {
         tracing::debug!(dataset = %dataset, "another connection has the store open; the bulk load stays in WAL mode");
-        if keeps_wal {
-            super::wal::keep_wal(conn, true);
-        }
         return false;
     }
     if let Err(e) = conn.execute_batch("PRAGMA synchronous = FULL") {
         // NORMAL in rollback mode can, on some filesystems, lose the
         // load to a power cut at the wrong time; do not load like that.
         tracing::debug!(dataset = %dataset, error = %e, "bulk load stays in WAL mode");
-        back_to_wal(conn, dataset, keeps_wal);
+        back_to_wal(conn, dataset);
         return false;
     }
     true
 }
 
-fn back_to_wal(conn: &Connection, dataset: Dataset, keeps_wal: bool) {
+fn back_to_wal(conn: &Connection, dataset: Dataset) {
     let back = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0));
     if !back.is_ok_and(|m| m.eq_ignore_ascii_case("wal")) {
         // The next open of the store switches it back.
         tracing::warn!(dataset = %dataset, "store not returned to WAL mode after bulk load");
-        return;
-    }
-    if keeps_wal && !super::wal::keep_wal(conn, true) {
-        tracing::debug!(dataset = %dataset, "WAL file no longer kept between runs");
     }
 }
 
@@ -348,7 +330,7 @@ fn end_bulk(conn: &Connection, dataset: Dataset, restore: Option<BulkRestore>) {
         tracing::warn!(dataset = %dataset, error = %e, "page cache not restored after bulk load");
     }
     if r.wal {
-        back_to_wal(conn, dataset, r.keeps_wal);
+        back_to_wal(conn, dataset);
     }
     if let Err(e) = conn.execute_batch(&format!("PRAGMA threads = {}", r.threads)) {
         tracing::warn!(dataset = %dataset, error = %e, "sorter threads not restored after bulk load");
@@ -1000,44 +982,6 @@ mod tests {
             assert_eq!(journal_mode(&store.conn), "wal", "commit {commit}");
         }
         assert_eq!(store.approx_rows(Dataset::Service).unwrap(), 1);
-    }
-
-    #[test]
-    fn a_kept_log_is_not_replayed_over_a_bulk_load() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.db");
-        let wal = dir.path().join("s.db-wal");
-        let day = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
-        let agents = |store: &Store| -> String {
-            store
-                .conn
-                .query_row("SELECT group_concat(agent, ',') FROM service", [], |r| {
-                    r.get(0)
-                })
-                .unwrap()
-        };
-        {
-            let mut store = Store::open(&path).unwrap();
-            let mut ing = store.begin_ingest(Dataset::Service, SHANGHAI).unwrap();
-            ing.insert(day, &service(day, "小王", 2), "s.txt").unwrap();
-            ing.commit().unwrap();
-        }
-        // The log is kept with the frames of 小王's pages still valid.
-        assert!(std::fs::metadata(&wal).unwrap().len() > 0);
-        {
-            let mut store = Store::open(&path).unwrap();
-            let mut ing = store.begin_bulk_ingest(Dataset::Service, SHANGHAI).unwrap();
-            assert_eq!(journal_mode(ing.conn), "delete");
-            assert!(!wal.exists(), "the log went when the load left WAL mode");
-            ing.clear_day(day).unwrap();
-            ing.insert(day, &service(day, "小李", 2), "s.txt").unwrap();
-            ing.commit().unwrap();
-            assert_eq!(journal_mode(&store.conn), "wal");
-            assert_eq!(agents(&store), "小李");
-        }
-        assert!(wal.exists(), "kept again once back in WAL mode");
-        let store = Store::open(&path).unwrap();
-        assert_eq!(agents(&store), "小李");
     }
 
     #[test]

@@ -24,7 +24,6 @@ mod reports;
 mod schedule_state;
 mod schema;
 mod snapshots;
-mod wal;
 
 use std::path::Path;
 use std::time::Duration;
@@ -48,19 +47,6 @@ pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The SQLite-backed store. Not `Sync`: one per thread or task.
 pub struct Store {
     conn: Connection,
-    /// SQLite keeps this connection's WAL file at close (see `wal`).
-    keeps_wal: bool,
-}
-
-impl Drop for Store {
-    fn drop(&mut self) {
-        if self.keeps_wal
-            && let Err(e) = self.retire_wal(wal::KEEP_BYTES)
-        {
-            // The log stays as it is: the next open reads more of it.
-            tracing::debug!(error = %e, "WAL not restarted at close");
-        }
-    }
 }
 
 impl Store {
@@ -79,24 +65,19 @@ impl Store {
         // WAL lets readers (a `status` command, the metrics endpoint) run
         // beside a writer; NORMAL sync is durable at checkpoints and cannot
         // corrupt in WAL mode, which is the right trade for re-runnable
-        // batch loads. The page cache may grow to 128 MiB.
+        // batch loads. The WAL is cut back to 64 MiB after a checkpoint so a
+        // year's import does not leave a gigabyte-sized log behind; the page
+        // cache may grow to 128 MiB, which bulk index builds use.
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(open_err)?;
         conn.execute_batch(
             "PRAGMA synchronous = NORMAL;
-             PRAGMA cache_size = -131072;",
+             PRAGMA cache_size = -131072;
+             PRAGMA journal_size_limit = 67108864;",
         )
         .map_err(open_err)?;
-        // The WAL file is kept between runs and bounded at close (see
-        // `wal`); where SQLite does not keep it, it is cut back to 64 MiB
-        // after a checkpoint so a year's import does not leave a
-        // gigabyte-sized log behind.
-        let keeps_wal = wal::keep_wal(&conn, true);
-        let limit = if keeps_wal { -1 } else { 64 << 20 };
-        conn.pragma_update(None, "journal_size_limit", limit)
-            .map_err(open_err)?;
         conn.set_prepared_statement_cache_capacity(64);
-        let mut store = Store { conn, keeps_wal };
+        let mut store = Store { conn };
         store.migrate()?;
         Ok(store)
     }
@@ -113,10 +94,7 @@ impl Store {
         let conn = Connection::open_with_flags(path, flags).map_err(open_err)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         conn.set_prepared_statement_cache_capacity(16);
-        Ok(Store {
-            conn,
-            keeps_wal: false,
-        })
+        Ok(Store { conn })
     }
 
     /// The schema version this build writes.
