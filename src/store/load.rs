@@ -6,13 +6,13 @@
 //! and hands rows to a callback, never holding the history in memory.
 
 use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 use rusqlite::types::FromSql;
-use rusqlite::{OptionalExtension, Params, Row};
+use rusqlite::{Params, Row};
 use rust_decimal::Decimal;
 
 use super::Store;
@@ -81,15 +81,6 @@ pub(crate) const SQL_LAST_PRODUCT_DAY: &str =
 // sum() of only NULLs is NULL: no row of the SKU had a count.
 pub(crate) const SQL_UNITS_BY_SKU: &str = "SELECT sku_id, sum(paid_units) FROM products \
      WHERE day >= ?1 AND day < ?2 GROUP BY sku_id";
-// The `paid_units > 0` term lets SQLite use the partial index
-// `products_sold`: one seek per SKU.
-pub(crate) const SQL_SKU_SOLD: &str = "SELECT 1 FROM products \
-     WHERE sku_id = ?1 AND day >= ?2 AND day < ?3 AND paid_units > 0 LIMIT 1";
-// SQLite takes the bare column unit_cost from the row holding max(day).
-pub(crate) const SQL_LATEST_COSTS: &str = "SELECT sku_id, unit_cost, max(day) FROM products \
-     WHERE unit_cost IS NOT NULL AND day <= ?1 GROUP BY sku_id";
-pub(crate) const SQL_LATEST_COST_ONE: &str = "SELECT unit_cost FROM products \
-     WHERE sku_id = ?1 AND unit_cost IS NOT NULL AND day <= ?2 ORDER BY day DESC LIMIT 1";
 // In table order: see `Store::members`.
 pub(crate) const SQL_MEMBERS: &str = concat!("SELECT ", member_cols!(), " FROM members");
 pub(crate) const SQL_MEMBER_BIRTHDAYS: &str = "SELECT member_id, birthday FROM members";
@@ -507,7 +498,7 @@ impl Store {
     /// Runs `f`, a series of lookups, in one read transaction when none is
     /// open: each statement outside a transaction takes and drops the WAL
     /// read lock on its own, which costs more than a small lookup itself.
-    fn in_read_transaction<T>(
+    pub(super) fn in_read_transaction<T>(
         &self,
         table: &'static str,
         f: impl FnOnce() -> Result<T, StoreError>,
@@ -640,80 +631,9 @@ impl Store {
         })
     }
 
-    /// Which of `skus` sold in the days `[day_start, day_end)`: a products
-    /// export row of the window shows `paid_units > 0` for it.
-    ///
-    /// One index seek per SKU asked about, so the cost follows the
-    /// catalogue, not the window: summing 90 days of a 20 k-SKU catalogue
-    /// read 1.8 M rows for every daily run.
-    pub fn skus_sold_between<'s>(
-        &self,
-        skus: impl IntoIterator<Item = &'s str>,
-        day_start: NaiveDate,
-        day_end: NaiveDate,
-    ) -> Result<HashSet<String>, StoreError> {
-        self.in_read_transaction("products", || {
-            let mut stmt = self
-                .conn
-                .prepare_cached(SQL_SKU_SOLD)
-                .ctx("products", "sold in window")?;
-            let [start, end] = day_range(day_start, day_end);
-            let mut sold = HashSet::new();
-            for sku in skus {
-                if stmt
-                    .exists(rusqlite::params![sku, start, end])
-                    .ctx("products", "sold in window")?
-                {
-                    sold.insert(sku.to_owned());
-                }
-            }
-            Ok(sold)
-        })
-    }
-
     /// Product rows of one day.
     pub fn products_on(&self, day: NaiveDate) -> Result<Vec<ProductFact>, StoreError> {
         self.products_between(day, day + Days::new(1))
-    }
-
-    /// Each SKU's latest known unit cost on or before `as_of`. Reads every
-    /// costed product row up to `as_of`; when only some SKUs matter,
-    /// [`Store::unit_costs_for`] is a lookup per SKU instead.
-    pub fn latest_unit_costs(
-        &self,
-        as_of: NaiveDate,
-    ) -> Result<HashMap<String, Decimal>, StoreError> {
-        let pairs = self.collect("products", SQL_LATEST_COSTS, [date_to_text(as_of)], |c| {
-            Ok((c.get::<String>(0)?, c.money(1)?))
-        })?;
-        Ok(pairs.into_iter().collect())
-    }
-
-    /// The latest known unit cost on or before `as_of` of each of `skus`
-    /// that has one.
-    pub fn unit_costs_for(
-        &self,
-        as_of: NaiveDate,
-        skus: &[String],
-    ) -> Result<HashMap<String, Decimal>, StoreError> {
-        self.in_read_transaction("products", || {
-            let mut stmt = self
-                .conn
-                .prepare_cached(SQL_LATEST_COST_ONE)
-                .ctx("products", "unit cost")?;
-            let as_of = date_to_text(as_of);
-            let mut out = HashMap::new();
-            for sku in skus {
-                let cost: Option<i64> = stmt
-                    .query_row(rusqlite::params![sku, as_of], |r| r.get(0))
-                    .optional()
-                    .ctx("products", "unit cost")?;
-                if let Some(cost) = cost {
-                    out.insert(sku.clone(), money_from_i64(cost));
-                }
-            }
-            Ok(out)
-        })
     }
 
     /// Every member, by member_id.
@@ -1348,8 +1268,10 @@ mod tests {
             SQL_TRAFFIC,
             SQL_PRODUCTS,
             SQL_COUNT_PRODUCTS,
-            SQL_LATEST_COST_ONE,
-            SQL_SKU_SOLD,
+            crate::store::sku_months::SQL_SOLD_IN_MONTH,
+            crate::store::sku_months::SQL_COSTED_IN_MONTH,
+            crate::store::sku_months::SQL_FIRST_MONTH,
+            crate::store::sku_months::SQL_COST_OF_DAY,
             SQL_LAST_PRODUCT_DAY,
             SQL_UNITS_BY_SKU,
             SQL_MEMBERS_JOINED,
@@ -1384,17 +1306,14 @@ mod tests {
                 }) && !d.contains("INDEX");
                 assert!(!full_scan, "{sql}\n  plan: {details:?}");
             }
+            // A WITHOUT ROWID table (sku_months) is searched by its own
+            // key: a month's rows are adjacent in it.
             assert!(
-                details.iter().any(|d| d.contains("INDEX")),
+                details
+                    .iter()
+                    .any(|d| d.contains("INDEX") || d.contains("USING PRIMARY KEY")),
                 "{sql}\n  plan: {details:?}"
             );
-            if sql == SQL_SKU_SOLD {
-                // The partial index of selling rows: one seek per SKU.
-                assert!(
-                    details.iter().any(|d| d.contains("products_sold")),
-                    "{sql}\n  plan: {details:?}"
-                );
-            }
         }
     }
 }

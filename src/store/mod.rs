@@ -23,6 +23,7 @@ mod order_days;
 mod reports;
 mod schedule_state;
 mod schema;
+mod sku_months;
 mod snapshots;
 
 use std::path::Path;

@@ -19,6 +19,7 @@ pub(crate) const MIGRATIONS: &[(u32, &str)] = &[
     (8, V8),
     (9, V9),
     (10, V10),
+    (11, super::sku_months::V11),
 ];
 
 /// Version 5: the zero-seller check sums 90 days of `paid_units` per SKU;
@@ -340,7 +341,6 @@ pub(crate) fn table_name(dataset: Dataset) -> &'static str {
 pub(crate) fn deferrable_indexes(dataset: Dataset) -> &'static [&'static str] {
     match dataset {
         Dataset::Orders => &["orders_paid_at", "orders_member_paid"],
-        Dataset::Products => &["products_cost", "products_sold"],
         Dataset::Members => &["members_joined_at"],
         _ => &[],
     }
