@@ -170,8 +170,7 @@ fn load_orders(store: &Store, config: &Config, period: Period) -> Result<PeriodF
 ///
 /// The products export of `last_day` itself, when it has a cost for a
 /// SKU, is that latest cost; only SKUs without one there are looked up in
-/// the history (an index seek each, which on a store of a year is a read of
-/// a cold page more often than not).
+/// the history (the store walks its months back until each is found).
 fn unit_costs(
     store: &Store,
     last_day: NaiveDate,
