@@ -1270,7 +1270,7 @@ mod tests {
             SQL_COUNT_PRODUCTS,
             crate::store::sku_months::SQL_SOLD_IN_MONTH,
             crate::store::sku_months::SQL_COSTED_IN_MONTH,
-            crate::store::sku_months::SQL_FIRST_MONTH,
+            crate::store::sku_months::SQL_MONTH_SPAN,
             crate::store::sku_months::SQL_COST_OF_DAY,
             SQL_LAST_PRODUCT_DAY,
             SQL_UNITS_BY_SKU,

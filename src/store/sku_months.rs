@@ -26,7 +26,7 @@ use rusqlite::OptionalExtension;
 use rust_decimal::Decimal;
 
 use super::Store;
-use super::codec::{date_to_text, money_from_i64};
+use super::codec::{date_from_text, date_to_text, money_from_i64};
 use super::error::{Context, StoreError};
 
 /// Version 11: the month table, filled from the stored product rows, its
@@ -84,13 +84,21 @@ pub(crate) const SQL_SOLD_IN_MONTH: &str =
     "SELECT sku_id, sold FROM sku_months WHERE month = ?1 AND sold <> 0";
 pub(crate) const SQL_COSTED_IN_MONTH: &str =
     "SELECT sku_id, costed FROM sku_months WHERE month = ?1 AND costed <> 0";
-pub(crate) const SQL_FIRST_MONTH: &str = "SELECT min(month) FROM sku_months";
+pub(crate) const SQL_MONTH_SPAN: &str = "SELECT min(month), max(month) FROM sku_months";
 pub(crate) const SQL_COST_OF_DAY: &str =
     "SELECT unit_cost FROM products WHERE day = ?1 AND sku_id = ?2";
 
 /// The first day of `day`'s month.
 fn month_of(day: NaiveDate) -> NaiveDate {
     day.with_day(1).unwrap_or(day)
+}
+
+/// The first day of the month after the one starting `first`; chrono's
+/// last date when there is none, which ends every walk forwards.
+fn month_after(first: NaiveDate) -> NaiveDate {
+    first
+        .checked_add_months(Months::new(1))
+        .unwrap_or(NaiveDate::MAX)
 }
 
 /// `YYYY-MM`, as the table keys months.
@@ -107,6 +115,22 @@ fn day_bits(first: NaiveDate, lo: NaiveDate, hi: NaiveDate) -> i64 {
 }
 
 impl Store {
+    /// The first days of the oldest and the newest month in the table;
+    /// `None` when it is empty. Walks over months stay within them, so a
+    /// day far from the stored ones costs no empty month reads.
+    fn month_span(&self) -> Result<Option<(NaiveDate, NaiveDate)>, StoreError> {
+        let span: (Option<String>, Option<String>) = self
+            .conn
+            .prepare_cached(SQL_MONTH_SPAN)
+            .and_then(|mut s| s.query_row([], |r| Ok((r.get(0)?, r.get(1)?))))
+            .ctx("sku_months", "month span")?;
+        let (Some(oldest), Some(newest)) = span else {
+            return Ok(None);
+        };
+        let first = |m: String| date_from_text("sku_months", "month", &format!("{m}-01"));
+        Ok(Some((first(oldest)?, first(newest)?)))
+    }
+
     /// Which of `skus` sold in the days `[day_start, day_end)`: a products
     /// export row of the window shows `paid_units > 0` for it.
     ///
@@ -129,9 +153,12 @@ impl Store {
                 .conn
                 .prepare_cached(SQL_SOLD_IN_MONTH)
                 .ctx("sku_months", "sold in window")?;
-            let mut first = month_of(day_start);
-            while first < day_end {
-                let next = first + Months::new(1);
+            let Some((oldest, newest)) = self.month_span()? else {
+                return Ok(sold);
+            };
+            let mut first = month_of(day_start).max(oldest);
+            while first < day_end && first <= newest {
+                let next = month_after(first);
                 let mask = day_bits(first, day_start.max(first), day_end.min(next));
                 let mut rows = stmt
                     .query([month_key(first)])
@@ -187,12 +214,7 @@ impl Store {
         as_of: NaiveDate,
         wanted: Option<&HashSet<&str>>,
     ) -> Result<HashMap<String, Decimal>, StoreError> {
-        let oldest: Option<String> = self
-            .conn
-            .prepare_cached(SQL_FIRST_MONTH)
-            .and_then(|mut s| s.query_row([], |r| r.get(0)))
-            .ctx("sku_months", "first month")?;
-        let Some(oldest) = oldest else {
+        let Some((oldest, newest)) = self.month_span()? else {
             return Ok(HashMap::new());
         };
         let mut days: HashMap<String, NaiveDate> = HashMap::new();
@@ -200,17 +222,11 @@ impl Store {
             .conn
             .prepare_cached(SQL_COSTED_IN_MONTH)
             .ctx("sku_months", "costed days")?;
-        let mut first = month_of(as_of);
-        loop {
+        let mut first = month_of(as_of).min(newest);
+        while first >= oldest {
             let key = month_key(first);
-            if key < oldest {
-                break;
-            }
-            let mask = day_bits(
-                first,
-                first,
-                (as_of + Days::new(1)).min(first + Months::new(1)),
-            );
+            let after_as_of = as_of.succ_opt().unwrap_or(NaiveDate::MAX);
+            let mask = day_bits(first, first, after_as_of.min(month_after(first)));
             let mut rows = stmt.query([&key]).ctx("sku_months", "costed days")?;
             while let Some(row) = rows.next().ctx("sku_months", "costed days")? {
                 let bits: i64 = row.get(1).ctx("sku_months", "costed days")?;
@@ -227,7 +243,9 @@ impl Store {
                 }
                 // The highest set bit is the month's last costed day.
                 let last = u64::from(63 - bits.leading_zeros());
-                days.insert(sku.to_owned(), first + Days::new(last));
+                if let Some(day) = first.checked_add_days(Days::new(last)) {
+                    days.insert(sku.to_owned(), day);
+                }
             }
             if wanted.is_some_and(|w| days.len() == w.len()) {
                 break;
@@ -241,8 +259,11 @@ impl Store {
             .conn
             .prepare_cached(SQL_COST_OF_DAY)
             .ctx("products", "unit cost")?;
+        // In (day, sku) order, so the lookups walk `products_key` forwards.
+        let mut days: Vec<(NaiveDate, String)> = days.into_iter().map(|(s, d)| (d, s)).collect();
+        days.sort_unstable();
         let mut out = HashMap::with_capacity(days.len());
-        for (sku, day) in days {
+        for (day, sku) in days {
             let value: Option<Option<i64>> = cost
                 .query_row(rusqlite::params![date_to_text(day), &sku], |r| r.get(0))
                 .optional()
@@ -489,6 +510,12 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+        // Days far from the stored months walk only the stored ones.
+        assert_eq!(
+            store.latest_unit_costs(NaiveDate::MAX).unwrap(),
+            costs("2026-11-22")
+        );
+        assert!(store.latest_unit_costs(NaiveDate::MIN).unwrap().is_empty());
     }
 
     #[test]
@@ -516,5 +543,26 @@ mod tests {
             .skus_sold_between(["S3"], d("2026-01-01"), d("2027-01-01"))
             .unwrap();
         assert_eq!(only_s3, HashSet::from(["S3".to_owned()]));
+        let all_time = store
+            .skus_sold_between(["S1", "S3"], NaiveDate::MIN, NaiveDate::MAX)
+            .unwrap();
+        assert_eq!(all_time.len(), 2);
+    }
+
+    #[test]
+    fn an_empty_store_knows_no_sales_and_no_costs() {
+        let (_dir, store) = store();
+        let skus = vec!["S1".to_owned()];
+        assert!(
+            store
+                .unit_costs_for(d("2026-11-22"), &skus)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(store.latest_unit_costs(d("2026-11-22")).unwrap().is_empty());
+        let sold = store
+            .skus_sold_between(["S1"], d("2026-01-01"), d("2027-01-01"))
+            .unwrap();
+        assert!(sold.is_empty());
     }
 }
