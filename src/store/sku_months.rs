@@ -84,7 +84,10 @@ pub(crate) const SQL_SOLD_IN_MONTH: &str =
     "SELECT sku_id, sold FROM sku_months WHERE month = ?1 AND sold <> 0";
 pub(crate) const SQL_COSTED_IN_MONTH: &str =
     "SELECT sku_id, costed FROM sku_months WHERE month = ?1 AND costed <> 0";
-pub(crate) const SQL_MONTH_SPAN: &str = "SELECT min(month), max(month) FROM sku_months";
+// Two subqueries: SQLite reads a lone min() or max() off the key's ends,
+// but both in one select scan the table.
+pub(crate) const SQL_MONTH_SPAN: &str =
+    "SELECT (SELECT min(month) FROM sku_months), (SELECT max(month) FROM sku_months)";
 pub(crate) const SQL_COST_OF_DAY: &str =
     "SELECT unit_cost FROM products WHERE day = ?1 AND sku_id = ?2";
 
