@@ -29,10 +29,55 @@ use super::Store;
 use super::codec::{date_from_text, date_to_text, money_from_i64};
 use super::error::{Context, StoreError};
 
+/// The bit of a row's day in its month's masks: bit d − 1 for day d.
+/// `$row` is `NEW` or `OLD`.
+macro_rules! day_bit {
+    ($row:literal) => {
+        concat!("(1 << (CAST(substr(", $row, ".day, 9, 2) AS INTEGER) - 1))")
+    };
+}
+
+/// Clears the day of the `OLD` row in its month's masks.
+macro_rules! clear_old_day {
+    () => {
+        concat!(
+            "UPDATE sku_months SET sold = sold & ~",
+            day_bit!("OLD"),
+            ", costed = costed & ~",
+            day_bit!("OLD"),
+            " WHERE month = substr(OLD.day, 1, 7) AND sku_id = OLD.sku_id;"
+        )
+    };
+}
+
+/// Sets the day of the `NEW` row in its month's masks to what the row
+/// says, clearing whatever an earlier row of that day left there.
+macro_rules! set_new_day {
+    () => {
+        concat!(
+            "INSERT INTO sku_months (month, sku_id, sold, costed) VALUES (",
+            "substr(NEW.day, 1, 7), NEW.sku_id, ",
+            "CASE WHEN NEW.paid_units > 0 THEN ",
+            day_bit!("NEW"),
+            " ELSE 0 END, ",
+            "CASE WHEN NEW.unit_cost IS NOT NULL THEN ",
+            day_bit!("NEW"),
+            " ELSE 0 END) ",
+            "ON CONFLICT (month, sku_id) DO UPDATE SET ",
+            "sold = (sold & ~",
+            day_bit!("NEW"),
+            ") | excluded.sold, ",
+            "costed = (costed & ~",
+            day_bit!("NEW"),
+            ") | excluded.costed;"
+        )
+    };
+}
+
 /// Version 11: the month table, filled from the stored product rows, its
 /// triggers, and the two SKU-first indexes it replaces dropped.
-pub(crate) const V11: &str = "
-CREATE TABLE sku_months (
+pub(crate) const V11: &str = concat!(
+    "CREATE TABLE sku_months (
     month  TEXT    NOT NULL,
     sku_id TEXT    NOT NULL,
     sold   INTEGER NOT NULL,
@@ -45,40 +90,22 @@ SELECT substr(day, 1, 7), sku_id,
        sum((unit_cost IS NOT NULL) << (CAST(substr(day, 9, 2) AS INTEGER) - 1))
 FROM products
 GROUP BY substr(day, 1, 7), sku_id;
-CREATE TRIGGER products_months_insert AFTER INSERT ON products BEGIN
-    INSERT INTO sku_months (month, sku_id, sold, costed)
-    VALUES (substr(NEW.day, 1, 7), NEW.sku_id,
-            coalesce(NEW.paid_units > 0, 0) << (CAST(substr(NEW.day, 9, 2) AS INTEGER) - 1),
-            (NEW.unit_cost IS NOT NULL) << (CAST(substr(NEW.day, 9, 2) AS INTEGER) - 1))
-    ON CONFLICT (month, sku_id) DO UPDATE SET
-        sold = (sold & ~(1 << (CAST(substr(NEW.day, 9, 2) AS INTEGER) - 1))) | excluded.sold,
-        costed = (costed & ~(1 << (CAST(substr(NEW.day, 9, 2) AS INTEGER) - 1)))
-                 | excluded.costed;
-END;
-CREATE TRIGGER products_months_delete AFTER DELETE ON products BEGIN
-    UPDATE sku_months
-    SET sold = sold & ~(1 << (CAST(substr(OLD.day, 9, 2) AS INTEGER) - 1)),
-        costed = costed & ~(1 << (CAST(substr(OLD.day, 9, 2) AS INTEGER) - 1))
-    WHERE month = substr(OLD.day, 1, 7) AND sku_id = OLD.sku_id;
-END;
+CREATE TRIGGER products_months_insert AFTER INSERT ON products BEGIN ",
+    set_new_day!(),
+    " END;
+CREATE TRIGGER products_months_delete AFTER DELETE ON products BEGIN ",
+    clear_old_day!(),
+    " END;
 CREATE TRIGGER products_months_update
-AFTER UPDATE OF day, sku_id, paid_units, unit_cost ON products BEGIN
-    UPDATE sku_months
-    SET sold = sold & ~(1 << (CAST(substr(OLD.day, 9, 2) AS INTEGER) - 1)),
-        costed = costed & ~(1 << (CAST(substr(OLD.day, 9, 2) AS INTEGER) - 1))
-    WHERE month = substr(OLD.day, 1, 7) AND sku_id = OLD.sku_id;
-    INSERT INTO sku_months (month, sku_id, sold, costed)
-    VALUES (substr(NEW.day, 1, 7), NEW.sku_id,
-            coalesce(NEW.paid_units > 0, 0) << (CAST(substr(NEW.day, 9, 2) AS INTEGER) - 1),
-            (NEW.unit_cost IS NOT NULL) << (CAST(substr(NEW.day, 9, 2) AS INTEGER) - 1))
-    ON CONFLICT (month, sku_id) DO UPDATE SET
-        sold = (sold & ~(1 << (CAST(substr(NEW.day, 9, 2) AS INTEGER) - 1))) | excluded.sold,
-        costed = (costed & ~(1 << (CAST(substr(NEW.day, 9, 2) AS INTEGER) - 1)))
-                 | excluded.costed;
-END;
+AFTER UPDATE OF day, sku_id, paid_units, unit_cost ON products BEGIN ",
+    clear_old_day!(),
+    " ",
+    set_new_day!(),
+    " END;
 DROP INDEX IF EXISTS products_cost;
 DROP INDEX IF EXISTS products_sold;
-";
+"
+);
 
 pub(crate) const SQL_SOLD_IN_MONTH: &str =
     "SELECT sku_id, sold FROM sku_months WHERE month = ?1 AND sold <> 0";
@@ -134,6 +161,38 @@ impl Store {
         Ok(Some((first(oldest)?, first(newest)?)))
     }
 
+    /// Runs `sql` (one of the per-month selects) for the month starting
+    /// `first` and hands `f` each SKU whose mask has a bit in `mask`, with
+    /// the mask cut to it.
+    fn month_masks(
+        &self,
+        sql: &str,
+        first: NaiveDate,
+        mask: i64,
+        mut f: impl FnMut(&str, i64),
+    ) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql)
+            .ctx("sku_months", "month masks")?;
+        let mut rows = stmt
+            .query([month_key(first)])
+            .ctx("sku_months", "month masks")?;
+        while let Some(row) = rows.next().ctx("sku_months", "month masks")? {
+            let bits = row.get::<_, i64>(1).ctx("sku_months", "month masks")? & mask;
+            if bits == 0 {
+                continue;
+            }
+            // Borrowed: no allocation for the many rows that are skipped.
+            let sku = row
+                .get_ref(0)
+                .and_then(|v| v.as_str().map_err(Into::into))
+                .ctx("sku_months", "month masks")?;
+            f(sku, bits);
+        }
+        Ok(())
+    }
+
     /// Which of `skus` sold in the days `[day_start, day_end)`: a products
     /// export row of the window shows `paid_units > 0` for it.
     ///
@@ -152,10 +211,6 @@ impl Store {
             return Ok(sold);
         }
         self.in_read_transaction("sku_months", || {
-            let mut stmt = self
-                .conn
-                .prepare_cached(SQL_SOLD_IN_MONTH)
-                .ctx("sku_months", "sold in window")?;
             let Some((oldest, newest)) = self.month_span()? else {
                 return Ok(sold);
             };
@@ -163,22 +218,11 @@ impl Store {
             while first < day_end && first <= newest {
                 let next = month_after(first);
                 let mask = day_bits(first, day_start.max(first), day_end.min(next));
-                let mut rows = stmt
-                    .query([month_key(first)])
-                    .ctx("sku_months", "sold in window")?;
-                while let Some(row) = rows.next().ctx("sku_months", "sold in window")? {
-                    let bits: i64 = row.get(1).ctx("sku_months", "sold in window")?;
-                    if bits & mask == 0 {
-                        continue;
-                    }
-                    let sku = row
-                        .get_ref(0)
-                        .and_then(|v| v.as_str().map_err(Into::into))
-                        .ctx("sku_months", "sold in window")?;
+                self.month_masks(SQL_SOLD_IN_MONTH, first, mask, |sku, _| {
                     if wanted.contains(sku) && !sold.contains(sku) {
                         sold.insert(sku.to_owned());
                     }
-                }
+                })?;
                 first = next;
             }
             Ok(sold)
@@ -221,35 +265,20 @@ impl Store {
             return Ok(HashMap::new());
         };
         let mut days: HashMap<String, NaiveDate> = HashMap::new();
-        let mut stmt = self
-            .conn
-            .prepare_cached(SQL_COSTED_IN_MONTH)
-            .ctx("sku_months", "costed days")?;
+        let after_as_of = as_of.succ_opt().unwrap_or(NaiveDate::MAX);
         let mut first = month_of(as_of).min(newest);
         while first >= oldest {
-            let key = month_key(first);
-            let after_as_of = as_of.succ_opt().unwrap_or(NaiveDate::MAX);
             let mask = day_bits(first, first, after_as_of.min(month_after(first)));
-            let mut rows = stmt.query([&key]).ctx("sku_months", "costed days")?;
-            while let Some(row) = rows.next().ctx("sku_months", "costed days")? {
-                let bits: i64 = row.get(1).ctx("sku_months", "costed days")?;
-                let bits = bits & mask;
-                if bits == 0 {
-                    continue;
-                }
-                let sku = row
-                    .get_ref(0)
-                    .and_then(|v| v.as_str().map_err(Into::into))
-                    .ctx("sku_months", "costed days")?;
+            self.month_masks(SQL_COSTED_IN_MONTH, first, mask, |sku, bits| {
                 if wanted.is_some_and(|w| !w.contains(sku)) || days.contains_key(sku) {
-                    continue;
+                    return;
                 }
                 // The highest set bit is the month's last costed day.
                 let last = u64::from(63 - bits.leading_zeros());
                 if let Some(day) = first.checked_add_days(Days::new(last)) {
                     days.insert(sku.to_owned(), day);
                 }
-            }
+            })?;
             if wanted.is_some_and(|w| days.len() == w.len()) {
                 break;
             }
