@@ -229,7 +229,8 @@ fn import_splits_a_multi_day_orders_export_by_day() {
 
 /// Undated order lines are filed under their order's day, so two line
 /// files imported on the same day keep each other's lines, and only lines
-/// of orders the store does not have go under the day of the import.
+/// of orders the store does not have go under the day of the import,
+/// marked stray.
 #[test]
 fn imported_order_lines_are_filed_under_their_orders_days() {
     let ws = Workspace::new();
@@ -278,13 +279,23 @@ fn imported_order_lines_are_filed_under_their_orders_days() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(per_day, expected);
-    let stray_day: String = conn
+    // Lines under their order's day are at home; the other is stray.
+    let (stray_day, flag): (String, i64) = conn
         .query_row(
-            "SELECT day FROM order_items WHERE order_id = 'NOSUCHORDER'",
+            "SELECT day, stray FROM order_items WHERE order_id = 'NOSUCHORDER'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(flag, 1);
+    let strays: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM order_items WHERE stray = 1",
             [],
             |r| r.get(0),
         )
         .unwrap();
+    assert_eq!(strays, 1);
     let today = chrono::Utc::now()
         .with_timezone(&chrono_tz::Asia::Shanghai)
         .date_naive()

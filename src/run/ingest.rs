@@ -580,7 +580,9 @@ fn import_one(
     // Nothing is committed before the archive copy is whole.
     let (parsed, undated, mut keys, archived) = std::thread::scope(|s| {
         let archiver = s.spawn(|| archive_file(&config.archive, dataset, None, &sha, path));
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<(NaiveDate, Record)>>(PIPELINE_BATCHES);
+        // Each row with its day and whether that is its order's day.
+        let (tx, rx) =
+            std::sync::mpsc::sync_channel::<Vec<(NaiveDate, Record, bool)>>(PIPELINE_BATCHES);
         let parser = s.spawn(|| {
             let mut keys = KeyTracker::new(dataset);
             let mut undated = 0u64;
@@ -596,7 +598,7 @@ fn import_one(
                     return;
                 };
                 keys.see(&rec);
-                batch.push((day, rec));
+                batch.push((day, rec, of_order.is_some()));
                 if batch.len() == PIPELINE_BATCH_ROWS {
                     let full =
                         std::mem::replace(&mut batch, Vec::with_capacity(PIPELINE_BATCH_ROWS));
@@ -616,14 +618,19 @@ fn import_one(
             (parsed, undated, keys)
         });
         for batch in rx {
-            for (day, rec) in &batch {
+            for (day, rec, under_order_day) in &batch {
                 if cleared.insert(*day)
                     && let Err(e) = ing.clear_day(*day)
                 {
                     store_err = Some(e);
                     break;
                 }
-                match ing.insert(*day, rec, &name) {
+                let written = if *under_order_day {
+                    ing.insert_under_order_day(*day, rec, &name)
+                } else {
+                    ing.insert(*day, rec, &name)
+                };
+                match written {
                     Ok(()) => rows += 1,
                     Err(e) => {
                         store_err = Some(e);

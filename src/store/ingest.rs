@@ -19,22 +19,19 @@ use super::codec::{
     instant_to_i64, instant_to_ns, is_shop_total_source, money_to_i64,
 };
 use super::error::{Context, StoreError};
-use super::schema::{
-    date_column_field, deferrable_indexes, deferrable_unique_indexes, insert_sql, stored_fields,
-    table_name,
-};
+use super::schema::{date_column_field, deferrable_indexes, insert_sql, stored_fields, table_name};
 use crate::model::{Dataset, FieldKind, FieldSpec, Record, Value};
 
 const FILES: &str = "ingested_files";
 
-/// Page cache of a bulk load that keeps a unique index (members), in KiB:
-/// enough for ~10 M keys to stay in memory while the index grows one
-/// random insert at a time.
+/// Page cache of a bulk load whose unique key is not day-first (members),
+/// in KiB: enough for ~10 M keys to stay in memory while the index grows
+/// one random insert at a time.
 const BULK_CACHE_KIB: i64 = 1024 * 1024;
 
-/// Page cache, in KiB, of a bulk load whose unique indexes are deferred
-/// (orders, order lines). The rows are appended and the live `day` index
-/// grows at its end, so a large cache buys nothing for new rows; it holds
+/// Page cache, in KiB, of a bulk load of orders or order lines. The rows
+/// are appended and their keys start with the day, so new entries land at
+/// the end of their day and a large cache buys nothing for them; it holds
 /// the pages of days being replaced while their old rows are deleted.
 const LOAD_CACHE_KIB: i64 = 64 * 1024;
 
@@ -199,12 +196,12 @@ impl Store {
         let prepared = (|| {
             let deferred = if bulk {
                 // A unique index kept live takes one insert per row at a
-                // random place; a page cache holding all of it saves
-                // spilling and re-reading pages for every row.
-                let kib = if deferrable_unique_indexes(dataset).is_empty() {
-                    BULK_CACHE_KIB
-                } else {
-                    LOAD_CACHE_KIB
+                // random place unless it is keyed by day first; a page
+                // cache holding all of it saves spilling and re-reading
+                // pages for every row.
+                let kib = match dataset {
+                    Dataset::Orders | Dataset::OrderItems => LOAD_CACHE_KIB,
+                    _ => BULK_CACHE_KIB,
                 };
                 conn.execute_batch(&format!("PRAGMA cache_size = -{kib}"))
                     .ctx(table, "size cache for bulk load")?;
@@ -340,22 +337,16 @@ fn end_bulk(conn: &Connection, dataset: Dataset, restore: Option<BulkRestore>) {
     }
 }
 
-/// An index dropped for a bulk load: the statement that rebuilds it, and
-/// for a unique index the columns it keys on.
+/// An index dropped for a bulk load: the statement that rebuilds it.
 struct DeferredIndex {
     sql: String,
-    unique_key: Option<&'static str>,
 }
 
 /// Drops the dataset's deferrable indexes, returning how to rebuild them.
 fn defer_indexes(conn: &Connection, dataset: Dataset) -> Result<Vec<DeferredIndex>, StoreError> {
     let table = table_name(dataset);
-    let plain = deferrable_indexes(dataset).iter().map(|n| (*n, None));
-    let unique = deferrable_unique_indexes(dataset)
-        .iter()
-        .map(|(n, cols)| (*n, Some(*cols)));
     let mut deferred = Vec::new();
-    for (name, unique_key) in plain.chain(unique) {
+    for name in deferrable_indexes(dataset) {
         let sql: Option<String> = conn
             .query_row(
                 "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1",
@@ -367,43 +358,9 @@ fn defer_indexes(conn: &Connection, dataset: Dataset) -> Result<Vec<DeferredInde
         let Some(sql) = sql else { continue };
         conn.execute_batch(&format!("DROP INDEX {name}"))
             .ctx(table, "drop index for bulk load")?;
-        deferred.push(DeferredIndex { sql, unique_key });
+        deferred.push(DeferredIndex { sql });
     }
     Ok(deferred)
-}
-
-/// Rebuilds an index dropped for a bulk load. Without its unique index the
-/// load's `INSERT OR REPLACE` kept rows it would have replaced; if the
-/// build finds such keys, every row but the last written of each key
-/// (rowids grow with each insert) goes, as the replace would have done.
-fn rebuild_index(
-    conn: &Connection,
-    table: &'static str,
-    ix: &DeferredIndex,
-) -> Result<(), StoreError> {
-    let first = conn.execute_batch(&ix.sql);
-    let (Err(e), Some(cols)) = (&first, ix.unique_key) else {
-        return first.ctx(table, "rebuild index after bulk load");
-    };
-    if e.sqlite_error_code() != Some(rusqlite::ErrorCode::ConstraintViolation) {
-        return first.ctx(table, "rebuild index after bulk load");
-    }
-    let removed = conn
-        .execute(
-            &format!(
-                "DELETE FROM {table} WHERE rowid NOT IN \
-                 (SELECT max(rowid) FROM {table} GROUP BY {cols})"
-            ),
-            [],
-        )
-        .ctx(table, "drop replaced rows after bulk load")?;
-    tracing::debug!(
-        table,
-        removed,
-        "rows replaced by later rows of the bulk load"
-    );
-    conn.execute_batch(&ix.sql)
-        .ctx(table, "rebuild index after bulk load")
 }
 
 fn read_file_row(dataset: Dataset, r: &Row<'_>) -> Result<RegisteredFile, StoreError> {
@@ -538,6 +495,28 @@ impl Ingest<'_> {
     /// Writes one record (values in [`Dataset::fields`] order) under `day`,
     /// replacing a stored row with the same key.
     pub fn insert(&mut self, day: NaiveDate, rec: &Record, file: &str) -> Result<(), StoreError> {
+        self.write(day, rec, file, false)
+    }
+
+    /// [`Ingest::insert`] of an order line the caller files under the day
+    /// its order is stored on, so the line is not stray (see schema
+    /// version 12) without looking the order up.
+    pub fn insert_under_order_day(
+        &mut self,
+        day: NaiveDate,
+        rec: &Record,
+        file: &str,
+    ) -> Result<(), StoreError> {
+        self.write(day, rec, file, true)
+    }
+
+    fn write(
+        &mut self,
+        day: NaiveDate,
+        rec: &Record,
+        file: &str,
+        under_order_day: bool,
+    ) -> Result<(), StoreError> {
         let value_err = |field: &'static str, problem: String| StoreError::Value {
             dataset: self.dataset,
             file: file.to_owned(),
@@ -595,6 +574,9 @@ impl Ingest<'_> {
         bind(stmt, n + 1, BindValue::Text(day_text))?;
         bind(stmt, n + 2, BindValue::Text(file))?;
         bind(stmt, n + 3, BindValue::Int(row))?;
+        if self.dataset == Dataset::OrderItems {
+            bind(stmt, n + 4, BindValue::Int(i64::from(under_order_day)))?;
+        }
         let written = stmt
             .raw_execute()
             .map_err(|source| match source.sqlite_error_code() {
@@ -725,10 +707,7 @@ impl Ingest<'_> {
 
     /// Makes everything written visible at once.
     pub fn commit(mut self) -> Result<IngestSummary, StoreError> {
-        // Unique indexes first: removing replaced rows is cheaper before
-        // the other indexes are back.
-        let mut deferred = std::mem::take(&mut self.deferred);
-        deferred.sort_by_key(|ix| ix.unique_key.is_none());
+        let deferred = std::mem::take(&mut self.deferred);
         if !deferred.is_empty() {
             // SQLite's sorter keeps runs of up to the page cache's size in
             // memory (capped at 512 MiB) and sorts each as a linked list, so a
@@ -751,7 +730,9 @@ impl Ingest<'_> {
         }
         for ix in &deferred {
             let started = std::time::Instant::now();
-            rebuild_index(self.conn, self.table, ix)?;
+            self.conn
+                .execute_batch(&ix.sql)
+                .ctx(self.table, "rebuild index after bulk load")?;
             tracing::debug!(
                 table = self.table,
                 index = %ix.sql,
@@ -871,7 +852,7 @@ mod tests {
     fn orders(store: &Store) -> Vec<(String, String, i64)> {
         let mut stmt = store
             .conn
-            .prepare("SELECT order_id, day, paid_amount FROM orders ORDER BY order_id")
+            .prepare("SELECT order_id, day, paid_amount FROM orders ORDER BY order_id, day")
             .unwrap();
         stmt.query_map([], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? / 10_000))
@@ -891,21 +872,30 @@ mod tests {
             == 1
     }
 
+    /// An order is its day and id: a load replaces the row of the same day
+    /// and id (the later row of the load wins), and the same id on
+    /// another day is another day's order. Plain and bulk loads agree.
     #[test]
-    fn a_bulk_load_keeps_the_later_row_of_a_key_as_replacing_would() {
+    fn orders_are_replaced_by_day_and_id_in_plain_and_bulk_loads() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("s.db")).unwrap();
         let d21 = NaiveDate::from_ymd_opt(2026, 11, 21).unwrap();
         let d22 = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
         let mut ing = store.begin_ingest(Dataset::Orders, SHANGHAI).unwrap();
-        ing.insert(d21, &order("X", "2026-11-21T02:00:00Z", 1, 2), "a.csv")
+        for (id, amount, row) in [("X", 1, 2), ("Y", 2, 3), ("Y", 4, 4)] {
+            ing.insert(
+                d21,
+                &order(id, "2026-11-21T02:00:00Z", amount, row),
+                "a.csv",
+            )
             .unwrap();
-        ing.insert(d21, &order("Y", "2026-11-21T03:00:00Z", 2, 3), "a.csv")
-            .unwrap();
+        }
         ing.commit().unwrap();
 
         // X comes again on another day, and Z twice in the load itself.
         let mut ing = store.begin_bulk_ingest(Dataset::Orders, SHANGHAI).unwrap();
+        assert!(!has_index(ing.conn, "orders_member_paid"));
+        assert!(has_index(ing.conn, "orders_key"));
         ing.clear_day(d22).unwrap();
         for (id, amount, row) in [("X", 10, 2), ("Z", 20, 3), ("Z", 30, 4)] {
             ing.insert(
@@ -916,40 +906,33 @@ mod tests {
             .unwrap();
         }
         ing.commit().unwrap();
+        let row = |id: &str, day: &str, amount| (id.to_owned(), day.to_owned(), amount);
         assert_eq!(
             orders(&store),
             vec![
-                ("X".to_owned(), "2026-11-22".to_owned(), 10),
-                ("Y".to_owned(), "2026-11-21".to_owned(), 2),
-                ("Z".to_owned(), "2026-11-22".to_owned(), 30),
+                row("X", "2026-11-21", 1),
+                row("X", "2026-11-22", 10),
+                row("Y", "2026-11-21", 4),
+                row("Z", "2026-11-22", 30),
             ]
         );
-        assert!(has_index(&store.conn, "orders_order_id"));
         assert!(has_index(&store.conn, "orders_member_paid"));
-        // The rebuilt index is unique again: a plain insert replaces.
-        let mut ing = store.begin_ingest(Dataset::Orders, SHANGHAI).unwrap();
-        ing.insert(d22, &order("Z", "2026-11-22T02:00:00Z", 40, 5), "c.csv")
-            .unwrap();
-        ing.commit().unwrap();
-        assert_eq!(
-            orders(&store)[2],
-            ("Z".to_owned(), "2026-11-22".to_owned(), 40)
-        );
-        assert_eq!(orders(&store).len(), 3);
     }
 
     #[test]
-    fn a_bulk_load_rolled_back_restores_the_unique_index() {
+    fn a_bulk_load_rolled_back_restores_the_deferred_indexes() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(&dir.path().join("s.db")).unwrap();
         let d22 = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
         {
             let mut ing = store.begin_bulk_ingest(Dataset::Orders, SHANGHAI).unwrap();
-            assert!(!has_index(ing.conn, "orders_order_id"));
+            assert!(!has_index(ing.conn, "orders_member_paid"));
+            assert!(!has_index(ing.conn, "orders_paid_at"));
             ing.insert(d22, &order("X", "2026-11-22T02:00:00Z", 1, 2), "b.csv")
                 .unwrap();
         }
-        assert!(has_index(&store.conn, "orders_order_id"));
+        assert!(has_index(&store.conn, "orders_member_paid"));
+        assert!(has_index(&store.conn, "orders_paid_at"));
         assert!(orders(&store).is_empty());
     }
 

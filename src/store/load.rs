@@ -47,7 +47,7 @@ pub(crate) const SQL_ORDERS_PAID: &str = concat!(
     " FROM orders WHERE paid_at >= ?1 AND paid_at < ?2 ORDER BY paid_at, order_id"
 );
 // An order's `day` is the shop-calendar day it was created on, so the
-// orders created on a range of days are a range of `orders_day`.
+// orders created on a range of days are a range of `orders_key`.
 pub(crate) const SQL_ORDERS_CREATED: &str = concat!(
     "SELECT ",
     order_cols!(),
@@ -63,8 +63,13 @@ pub(crate) const SQL_UNPAID_CREATED: &str = concat!(
 );
 pub(crate) const SQL_PAID_IDS: &str = "SELECT order_id, day FROM orders \
      WHERE paid_at >= ?1 AND paid_at < ?2 ORDER BY paid_at, order_id";
-pub(crate) const SQL_ITEMS_OF_ORDER: &str = "SELECT order_id, sku_id, title, quantity, \
-     unit_price, file, \"row\" FROM order_items WHERE order_id = ?1 ORDER BY \"row\", sku_id";
+pub(crate) const SQL_ITEMS_OF_ORDER_DAY: &str = "SELECT order_id, sku_id, title, quantity, \
+     unit_price, file, \"row\" FROM order_items WHERE day = ?1 AND order_id = ?2 \
+     ORDER BY \"row\", sku_id";
+// `stray = 1` as written lets the planner use the partial index.
+pub(crate) const SQL_STRAY_ITEMS_OF_ORDER: &str = "SELECT order_id, sku_id, title, quantity, \
+     unit_price, file, \"row\" FROM order_items WHERE order_id = ?1 AND stray = 1 \
+     ORDER BY \"row\", sku_id";
 pub(crate) const SQL_ITEMS_OF_DAY: &str = "SELECT order_id, sku_id, title, quantity, \
      unit_price, file, \"row\" FROM order_items WHERE day = ?1";
 pub(crate) const SQL_TRAFFIC: &str = "SELECT day, source, visitors, page_views, bounce_rate, \
@@ -372,12 +377,16 @@ impl Store {
     /// Lines are filed under their order's day, so the lines of a period's
     /// orders sit together in the table: for each day the orders were
     /// created on, that day's lines are read in one range scan and those of
-    /// other orders skipped. Only orders whose lines are elsewhere (lines
-    /// filed under another day, or a day of which few orders are wanted)
-    /// are looked up one by one, in order-id order so that the lookups walk
-    /// the line index forwards. A lookup per order costs a read of a cold
-    /// index page on a large store; a day's scan reads a few hundred
+    /// other orders skipped. An order of a day with few wanted orders is
+    /// looked up by (day, order id) instead. An order with no lines on its
+    /// day has its stray lines (filed under a day without an order of
+    /// their id, see schema version 12) looked up by id, in id order so
+    /// that the lookups walk that index forwards. A lookup costs a read of
+    /// a cold index page on a large store; a day's scan reads a few hundred
     /// adjacent pages.
+    ///
+    /// Orders are told apart by day and id: an id stored on two days is two
+    /// orders, each with the lines of its own day.
     pub fn items_for_paid_orders_between(
         &self,
         start: DateTime<Utc>,
@@ -388,24 +397,23 @@ impl Store {
                 self.collect("orders", SQL_PAID_IDS, range(start, end), |c| {
                     Ok((c.get(0)?, c.get(1)?))
                 })?;
-            let position: HashMap<&str, usize> = orders
-                .iter()
-                .enumerate()
-                .map(|(i, (id, _))| (id.as_str(), i))
-                .collect();
-            let mut per_day: BTreeMap<&str, u64> = BTreeMap::new();
-            for (_, day) in &orders {
-                *per_day.entry(day.as_str()).or_default() += 1;
+            let mut per_day: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+            for (i, (_, day)) in orders.iter().enumerate() {
+                per_day.entry(day.as_str()).or_default().push(i);
             }
             // Each line and, beside it, the position of its order.
             let files = FileNames::default();
             let mut lines: Vec<ItemFact> = Vec::with_capacity(orders.len() * 3 / 2);
             let mut of_order: Vec<usize> = Vec::with_capacity(orders.len() * 3 / 2);
             let mut found = vec![false; orders.len()];
-            for (day, wanted) in per_day {
-                if !self.worth_scanning(day, wanted)? {
+            let mut unscanned: Vec<usize> = Vec::new();
+            for (day, wanted) in &per_day {
+                if !self.worth_scanning(day, wanted.len() as u64)? {
+                    unscanned.extend(wanted);
                     continue;
                 }
+                let position: HashMap<&str, usize> =
+                    wanted.iter().map(|&i| (orders[i].0.as_str(), i)).collect();
                 let mut stmt = self
                     .conn
                     .prepare_cached(SQL_ITEMS_OF_DAY)
@@ -426,20 +434,22 @@ impl Store {
                     of_order.push(i);
                 }
             }
-            let mut rest: Vec<(&str, usize)> = orders
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| !found[*i])
-                .map(|(i, (id, _))| (id.as_str(), i))
-                .collect();
-            rest.sort_unstable();
-            let mut stmt = self
-                .conn
-                .prepare_cached(SQL_ITEMS_OF_ORDER)
-                .ctx("order_items", "prepare")?;
-            for (id, i) in rest {
-                let mut rows = stmt.query([id]).ctx("order_items", "query")?;
+            // `per_day` went day by day, so these are in (day, id) order
+            // once each day's ids are.
+            unscanned.sort_unstable_by(|&a, &b| {
+                (&orders[a].1, &orders[a].0).cmp(&(&orders[b].1, &orders[b].0))
+            });
+            let mut push_lines = |sql: &str, params: &[&str], i: usize| {
+                let mut stmt = self
+                    .conn
+                    .prepare_cached(sql)
+                    .ctx("order_items", "prepare")?;
+                let mut rows = stmt
+                    .query(rusqlite::params_from_iter(params))
+                    .ctx("order_items", "query")?;
+                let mut any = false;
                 while let Some(row) = rows.next().ctx("order_items", "read")? {
+                    any = true;
                     lines.push(read_item(&Cols {
                         row,
                         table: "order_items",
@@ -447,6 +457,21 @@ impl Store {
                     })?);
                     of_order.push(i);
                 }
+                Ok::<bool, StoreError>(any)
+            };
+            for i in unscanned {
+                let (id, day) = &orders[i];
+                found[i] = push_lines(SQL_ITEMS_OF_ORDER_DAY, &[day, id], i)?;
+            }
+            let mut rest: Vec<(&str, usize)> = orders
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !found[*i])
+                .map(|(i, (id, _))| (id.as_str(), i))
+                .collect();
+            rest.sort_unstable();
+            for (id, i) in rest {
+                push_lines(SQL_STRAY_ITEMS_OF_ORDER, &[id], i)?;
             }
             // Sorted through small keys and then moved into place once: a
             // month's million lines are large rows to shuffle in a sort.
@@ -1073,6 +1098,123 @@ mod tests {
         assert_eq!(units, expected);
     }
 
+    fn put_order(store: &mut Store, id: &str, day: &str, created: &str, paid: Option<&str>) {
+        let tz = chrono_tz::Asia::Shanghai;
+        let mut ing = store.begin_ingest(Dataset::Orders, tz).unwrap();
+        let status = if paid.is_some() { "paid" } else { "unpaid" };
+        let rec = record(
+            Dataset::Orders,
+            2,
+            &[
+                ("order_id", Value::Text(id.into())),
+                ("member_id", Value::Text("m1".into())),
+                ("created_at", Value::DateTime(at(created))),
+                (
+                    "paid_at",
+                    paid.map_or(Value::Missing, |p| Value::DateTime(at(p))),
+                ),
+                ("status", Value::Text(status.into())),
+                ("paid_amount", Value::Decimal(Decimal::new(10, 0))),
+            ],
+        );
+        ing.insert(day.parse().unwrap(), &rec, "o.csv").unwrap();
+        ing.commit().unwrap();
+    }
+
+    /// Writes `lines` under `day` from file row `first_row` on.
+    fn put_lines(store: &mut Store, day: &str, first_row: u64, lines: &[(&str, &str, i64)]) {
+        let tz = chrono_tz::Asia::Shanghai;
+        let mut ing = store.begin_ingest(Dataset::OrderItems, tz).unwrap();
+        for (i, (order, sku, qty)) in lines.iter().enumerate() {
+            let rec = record(
+                Dataset::OrderItems,
+                first_row + i as u64,
+                &[
+                    ("order_id", Value::Text((*order).into())),
+                    ("sku_id", Value::Text((*sku).into())),
+                    ("quantity", Value::Int(*qty)),
+                ],
+            );
+            ing.insert(day.parse().unwrap(), &rec, "i.csv").unwrap();
+        }
+        ing.commit().unwrap();
+    }
+
+    /// Orders are told apart by day and id, and each finds its lines
+    /// whichever way they are read: by a scan of its day, by a lookup of
+    /// (day, id) on a day with few wanted orders, or by id among the stray
+    /// lines; a line stored before its order is found once.
+    #[test]
+    fn each_order_of_a_day_and_id_finds_its_own_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        // L's line comes before L: stray when written, though at home.
+        put_lines(&mut store, "2026-11-22", 2, &[("L", "S3", 3)]);
+        // X on 21 November, paid in the window after the others; its day
+        // holds 40 lines of an unpaid order besides, too many to scan for
+        // one order.
+        let paid = |t: &str| Some(format!("2026-11-22T{t}:00Z"));
+        for (id, day, created, paid) in [
+            ("X", "2026-11-21", "2026-11-21T02:00:00Z", paid("03:45")),
+            ("F", "2026-11-21", "2026-11-21T03:00:00Z", None),
+            // The same id on 22 November, placed there by another export.
+            ("X", "2026-11-22", "2026-11-22T01:30:00Z", paid("02:00")),
+            ("L", "2026-11-22", "2026-11-22T02:30:00Z", paid("03:00")),
+            ("M", "2026-11-22", "2026-11-22T02:40:00Z", paid("03:30")),
+            ("N", "2026-11-22", "2026-11-22T02:50:00Z", paid("04:00")),
+        ] {
+            put_order(&mut store, id, day, created, paid.as_deref());
+        }
+        let mut day21: Vec<(&str, &str, i64)> = vec![("X", "S1", 1)];
+        day21.extend((0..40).map(|_| ("F", "S9", 1)));
+        put_lines(&mut store, "2026-11-21", 2, &day21);
+        // The 22nd's X line is written after the orders (row 3: L's line
+        // stays as written); M's line is filed under a later day; N has
+        // no lines.
+        put_lines(&mut store, "2026-11-22", 3, &[("X", "S2", 2)]);
+        put_lines(&mut store, "2026-11-25", 2, &[("M", "S4", 4)]);
+
+        let flags: Vec<(String, String, i64)> = store
+            .conn
+            .prepare(
+                "SELECT DISTINCT order_id, day, stray FROM order_items \
+                 ORDER BY order_id, day",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let flag = |o: &str, d: &str, f| (o.to_owned(), d.to_owned(), f);
+        assert_eq!(
+            flags,
+            vec![
+                flag("F", "2026-11-21", 0),
+                flag("L", "2026-11-22", 1),
+                flag("M", "2026-11-25", 1),
+                flag("X", "2026-11-21", 0),
+                flag("X", "2026-11-22", 0),
+            ]
+        );
+        let (s, e) = (at("2026-11-21T16:00:00Z"), at("2026-11-22T16:00:00Z"));
+        let got: Vec<(String, String, i64)> = store
+            .items_for_paid_orders_between(s, e)
+            .unwrap()
+            .into_iter()
+            .map(|i| (i.order_id, i.sku_id, i.quantity))
+            .collect();
+        let line = |o: &str, s: &str, q| (o.to_owned(), s.to_owned(), q);
+        assert_eq!(
+            got,
+            vec![
+                line("X", "S2", 2),
+                line("L", "S3", 3),
+                line("M", "S4", 4),
+                line("X", "S1", 1),
+            ]
+        );
+    }
+
     #[test]
     fn days_with_rows_lists_exactly_the_stored_days() {
         let (_dir, store) = seeded();
@@ -1263,7 +1405,8 @@ mod tests {
             SQL_COUNT_CREATED,
             SQL_UNPAID_CREATED,
             SQL_PAID_IDS,
-            SQL_ITEMS_OF_ORDER,
+            SQL_ITEMS_OF_ORDER_DAY,
+            SQL_STRAY_ITEMS_OF_ORDER,
             SQL_ITEMS_OF_DAY,
             SQL_TRAFFIC,
             SQL_PRODUCTS,
@@ -1286,6 +1429,14 @@ mod tests {
         // SQL_MEMBERS and SQL_MEMBER_BIRTHDAYS read every member on purpose
         // (see `Store::members`).
         queries.extend(counts.iter().map(String::as_str));
+        // An ingest's writes: clearing a day, and a line's look for its
+        // order on its day.
+        let writes = [
+            "DELETE FROM orders WHERE day = ?1".to_owned(),
+            "DELETE FROM order_items WHERE day = ?1".to_owned(),
+            crate::store::schema::insert_sql(Dataset::OrderItems),
+        ];
+        queries.extend(writes.iter().map(String::as_str));
         for sql in queries {
             let plan_sql = format!("EXPLAIN QUERY PLAN {sql}");
             let mut stmt = store.connection().prepare(&plan_sql).unwrap();

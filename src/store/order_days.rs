@@ -13,7 +13,8 @@
 //! A year of a large shop is ~10 M orders, so ids are kept as 64-bit
 //! hashes (~250 MB in all instead of ~1 GB of text). Two ids sharing a
 //! hash, about 1 in 400 000 for 10 M orders, would file one order's lines
-//! under the other's day: the lines are kept, only found by a lookup.
+//! under the other's day as lines at home there (not stray): they are
+//! kept, but reads of their own order do not find them.
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};

@@ -471,6 +471,10 @@ mod tests {
             let store = Store::open(&path).unwrap();
             store
                 .conn
+                .execute_batch(super::super::schema::BACK_TO_V11)
+                .unwrap();
+            store
+                .conn
                 .execute_batch(
                     "DROP TRIGGER products_months_insert; DROP TRIGGER products_months_delete;
                      DROP TRIGGER products_months_update; DROP TABLE sku_months;
