@@ -460,7 +460,7 @@ impl KeyTracker {
                         column: String::new(),
                         value: key.to_owned(),
                         reason: format!(
-                            "duplicate key, first seen at row {}; the later row wins",
+                            "duplicate key, first seen at row {}; of the same day the later row wins",
                             first.get()
                         ),
                     });

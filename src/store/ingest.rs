@@ -24,9 +24,9 @@ use crate::model::{Dataset, FieldKind, FieldSpec, Record, Value};
 
 const FILES: &str = "ingested_files";
 
-/// Page cache of a bulk load whose unique key is not day-first (members),
-/// in KiB: enough for ~10 M keys to stay in memory while the index grows
-/// one random insert at a time.
+/// Page cache of a bulk load of every dataset but orders and order lines,
+/// in KiB: enough for ~10 M member keys, whose unique index is not
+/// day-first, to stay in memory while it grows one random insert at a time.
 const BULK_CACHE_KIB: i64 = 1024 * 1024;
 
 /// Page cache, in KiB, of a bulk load of orders or order lines. The rows

@@ -66,9 +66,12 @@ pub(crate) const SQL_PAID_IDS: &str = "SELECT order_id, day FROM orders \
 pub(crate) const SQL_ITEMS_OF_ORDER_DAY: &str = "SELECT order_id, sku_id, title, quantity, \
      unit_price, file, \"row\" FROM order_items WHERE day = ?1 AND order_id = ?2 \
      ORDER BY \"row\", sku_id";
-// `stray = 1` as written lets the planner use the partial index.
+// `stray = 1` as written lets the planner use the partial index. A line
+// marked stray when written may have had its order arrive on its day
+// since: it is that order's line, read with its day, and not stray now.
 pub(crate) const SQL_STRAY_ITEMS_OF_ORDER: &str = "SELECT order_id, sku_id, title, quantity, \
-     unit_price, file, \"row\" FROM order_items WHERE order_id = ?1 AND stray = 1 \
+     unit_price, file, \"row\" FROM order_items i WHERE order_id = ?1 AND stray = 1 \
+     AND NOT EXISTS (SELECT 1 FROM orders o WHERE o.day = i.day AND o.order_id = i.order_id) \
      ORDER BY \"row\", sku_id";
 pub(crate) const SQL_ITEMS_OF_DAY: &str = "SELECT order_id, sku_id, title, quantity, \
      unit_price, file, \"row\" FROM order_items WHERE day = ?1";
@@ -470,6 +473,9 @@ impl Store {
                 .map(|(i, (id, _))| (id.as_str(), i))
                 .collect();
             rest.sort_unstable();
+            // Stray lines go to one order of their id: an id with no lines
+            // on either of two days would otherwise get them twice.
+            rest.dedup_by_key(|(id, _)| *id);
             for (id, i) in rest {
                 push_lines(SQL_STRAY_ITEMS_OF_ORDER, &[id], i)?;
             }
@@ -1143,7 +1149,8 @@ mod tests {
     /// Orders are told apart by day and id, and each finds its lines
     /// whichever way they are read: by a scan of its day, by a lookup of
     /// (day, id) on a day with few wanted orders, or by id among the stray
-    /// lines; a line stored before its order is found once.
+    /// lines; a line stored before its order is found once, and a stray
+    /// line goes to one order of its id.
     #[test]
     fn each_order_of_a_day_and_id_finds_its_own_lines() {
         let dir = tempfile::tempdir().unwrap();
@@ -1162,6 +1169,12 @@ mod tests {
             ("L", "2026-11-22", "2026-11-22T02:30:00Z", paid("03:00")),
             ("M", "2026-11-22", "2026-11-22T02:40:00Z", paid("03:30")),
             ("N", "2026-11-22", "2026-11-22T02:50:00Z", paid("04:00")),
+            // L again on the 21st, without lines: L's stray-marked line of
+            // the 22nd is not its.
+            ("L", "2026-11-21", "2026-11-21T04:00:00Z", paid("05:00")),
+            // Y on two days, neither with lines on its day.
+            ("Y", "2026-11-21", "2026-11-21T05:00:00Z", paid("06:00")),
+            ("Y", "2026-11-22", "2026-11-22T05:00:00Z", paid("06:30")),
         ] {
             put_order(&mut store, id, day, created, paid.as_deref());
         }
@@ -1172,7 +1185,12 @@ mod tests {
         // stays as written); M's line is filed under a later day; N has
         // no lines.
         put_lines(&mut store, "2026-11-22", 3, &[("X", "S2", 2)]);
-        put_lines(&mut store, "2026-11-25", 2, &[("M", "S4", 4)]);
+        put_lines(
+            &mut store,
+            "2026-11-25",
+            2,
+            &[("M", "S4", 4), ("Y", "S5", 5)],
+        );
 
         let flags: Vec<(String, String, i64)> = store
             .conn
@@ -1194,6 +1212,7 @@ mod tests {
                 flag("M", "2026-11-25", 1),
                 flag("X", "2026-11-21", 0),
                 flag("X", "2026-11-22", 0),
+                flag("Y", "2026-11-25", 1),
             ]
         );
         let (s, e) = (at("2026-11-21T16:00:00Z"), at("2026-11-22T16:00:00Z"));
@@ -1211,6 +1230,7 @@ mod tests {
                 line("L", "S3", 3),
                 line("M", "S4", 4),
                 line("X", "S1", 1),
+                line("Y", "S5", 5),
             ]
         );
     }

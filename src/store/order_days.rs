@@ -116,8 +116,8 @@ impl Store {
     }
 
     /// Sends (id hash, day number) of every order to `tx` in chunks, in
-    /// table order, so a later row of the same id wins as it would in one
-    /// map.
+    /// the order SQLite reads them; of an id stored on two days, the map
+    /// keeps the one read last.
     fn scan_order_days(
         &self,
         tx: &std::sync::mpsc::SyncSender<Vec<(u64, u32)>>,

@@ -419,7 +419,8 @@ pub(crate) fn date_column_field(dataset: Dataset) -> Option<&'static str> {
 }
 
 /// The statement one record is written with; parameters are the stored
-/// fields in order, then day, file, row.
+/// fields in order, then day, file, row, and for order lines whether the
+/// line is filed under its order's day.
 pub(crate) fn insert_sql(dataset: Dataset) -> String {
     let table = table_name(dataset);
     let mut cols: Vec<String> = stored_fields(dataset)
