@@ -1075,13 +1075,8 @@ mod tests {
             ing.insert(later, &rec, "i2.csv").unwrap();
         }
         ing.commit().unwrap();
-        let (s, e) = (at("2026-11-21T16:00:00Z"), at("2026-11-22T16:00:00Z"));
-        let got: Vec<(String, String, i64)> = store
-            .items_for_paid_orders_between(s, e)
-            .unwrap()
-            .into_iter()
-            .map(|i| (i.order_id, i.sku_id, i.quantity))
-            .collect();
+        let (s, e) = shop_day_22();
+        let got = lines_paid_between(&store, s, e);
         let line = |o: &str, s: &str, q| (o.to_owned(), s.to_owned(), q);
         assert_eq!(
             got,
@@ -1102,6 +1097,25 @@ mod tests {
         ]
         .into();
         assert_eq!(units, expected);
+    }
+
+    /// 22 November in Shanghai, as instants.
+    fn shop_day_22() -> (DateTime<Utc>, DateTime<Utc>) {
+        (at("2026-11-21T16:00:00Z"), at("2026-11-22T16:00:00Z"))
+    }
+
+    /// (order, sku, quantity) of the lines of orders paid in `[s, e)`.
+    fn lines_paid_between(
+        store: &Store,
+        s: DateTime<Utc>,
+        e: DateTime<Utc>,
+    ) -> Vec<(String, String, i64)> {
+        store
+            .items_for_paid_orders_between(s, e)
+            .unwrap()
+            .into_iter()
+            .map(|i| (i.order_id, i.sku_id, i.quantity))
+            .collect()
     }
 
     fn put_order(store: &mut Store, id: &str, day: &str, created: &str, paid: Option<&str>) {
@@ -1215,13 +1229,8 @@ mod tests {
                 flag("Y", "2026-11-25", 1),
             ]
         );
-        let (s, e) = (at("2026-11-21T16:00:00Z"), at("2026-11-22T16:00:00Z"));
-        let got: Vec<(String, String, i64)> = store
-            .items_for_paid_orders_between(s, e)
-            .unwrap()
-            .into_iter()
-            .map(|i| (i.order_id, i.sku_id, i.quantity))
-            .collect();
+        let (s, e) = shop_day_22();
+        let got = lines_paid_between(&store, s, e);
         let line = |o: &str, s: &str, q| (o.to_owned(), s.to_owned(), q);
         assert_eq!(
             got,
