@@ -187,6 +187,7 @@ fn conversion_aov_and_sales_moves() {
 fn paid(id: &str, amount: &str, refund: &str, row: u64) -> OrderFact {
     OrderFact {
         order_id: id.into(),
+        day: "2026-11-22".parse().unwrap(),
         member_id: format!("m-{id}"),
         created_at: local("2026-11-22 09:00:00"),
         paid_at: Some(local("2026-11-22 10:00:00")),

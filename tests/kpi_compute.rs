@@ -46,6 +46,8 @@ fn order(
 ) -> OrderFact {
     OrderFact {
         order_id: id.into(),
+        // The test's orders are created when paid.
+        day: paid_at.with_timezone(&Shanghai).date_naive(),
         member_id: member.into(),
         created_at: paid_at,
         paid_at: Some(paid_at),
@@ -59,9 +61,11 @@ fn order(
         source: src(2),
     }
 }
+/// A line of an order created on 22 November.
 fn item(order: &str, sku: &str, qty: i64) -> ItemFact {
     ItemFact {
         order_id: order.into(),
+        order_day: day("2026-11-22"),
         sku_id: sku.into(),
         title: None,
         quantity: qty,
@@ -676,6 +680,48 @@ fn cost_of_goods_is_never_estimated() {
     let k = compute_kpis(&f);
     assert_eq!(get(&k, "units_sold"), &KpiValue::Missing);
     assert_eq!(get(&k, "units_per_order"), &KpiValue::Missing);
+}
+
+/// An id two exports placed on two days is two orders (README, "How exports
+/// are read"): each counts its own day's lines, not the other's as well.
+#[test]
+fn an_order_id_on_two_days_counts_each_days_lines_once() {
+    let mut f = PeriodFacts::empty(Period::week_of(day("2026-11-22")), Shanghai);
+    use OrderStatus::*;
+    f.orders_paid = vec![
+        order(
+            "o1",
+            "m1",
+            local("2026-11-20 10:00:00"),
+            Paid,
+            "40",
+            "0",
+            None,
+        ),
+        order(
+            "o1",
+            "m2",
+            local("2026-11-22 10:00:00"),
+            Paid,
+            "10.25",
+            "0",
+            None,
+        ),
+    ];
+    f.orders_created = 2;
+    f.items = vec![
+        ItemFact {
+            order_day: day("2026-11-20"),
+            ..item("o1", "A", 2)
+        },
+        item("o1", "B", 1),
+    ];
+    f.unit_costs = HashMap::from([("A".into(), d("20")), ("B".into(), d("10.25"))]);
+    let k = compute_kpis(&f);
+    assert_eq!(get(&k, "paid_orders"), &count(2));
+    assert_eq!(get(&k, "units_sold"), &count(3));
+    assert_eq!(get(&k, "cost_of_goods"), &money("50.25"));
+    assert_eq!(get(&k, "gross_profit"), &money("0"));
 }
 
 #[test]

@@ -25,6 +25,11 @@ pub struct SourceRef {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderFact {
     pub order_id: String,
+    /// The shop-calendar day the order is filed under: the day of its
+    /// `created_at` in the shop's zone when it was ingested. An order is
+    /// its day and its id (an id two exports place on two days is two
+    /// orders), so its lines are matched on both.
+    pub day: NaiveDate,
     pub member_id: String,
     pub created_at: DateTime<Utc>,
     pub paid_at: Option<DateTime<Utc>>,
@@ -56,6 +61,9 @@ impl OrderFact {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ItemFact {
     pub order_id: String,
+    /// The day of the order this line belongs to ([`OrderFact::day`]); a
+    /// stray line, filed under another day, carries its order's day here.
+    pub order_day: NaiveDate,
     pub sku_id: String,
     pub title: Option<String>,
     pub quantity: i64,

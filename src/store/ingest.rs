@@ -246,6 +246,7 @@ impl Store {
             },
             open: true,
             deferred,
+            orders_cleared: Vec::new(),
             restore,
         })
     }
@@ -429,6 +430,12 @@ impl DayRule {
     }
 }
 
+/// Flips the mark of each line of day `?1` whose mark says the opposite
+/// of whether an order of its day and id is stored.
+const SQL_REMARK_STRAY: &str = "UPDATE order_items SET stray = 1 - stray \
+     WHERE day = ?1 AND stray = EXISTS (SELECT 1 FROM orders o \
+     WHERE o.day = ?1 AND o.order_id = order_items.order_id)";
+
 /// An open ingest transaction for one dataset.
 pub struct Ingest<'s> {
     pub(super) conn: &'s Connection,
@@ -449,6 +456,9 @@ pub struct Ingest<'s> {
     open: bool,
     /// Indexes dropped for a bulk load.
     deferred: Vec<DeferredIndex>,
+    /// Days whose orders were cleared: their lines' `stray` marks are
+    /// brought up to date at commit.
+    orders_cleared: Vec<NaiveDate>,
     /// What a bulk load changed, put back when it ends.
     restore: Option<BulkRestore>,
 }
@@ -489,7 +499,40 @@ impl Ingest<'_> {
             .ctx(self.table, "clear day")? as u64;
         self.summary.rows_cleared += n;
         self.summary.days.insert(day);
+        if self.dataset == Dataset::Orders {
+            self.orders_cleared.push(day);
+        }
         Ok(n)
+    }
+
+    /// Brings the `stray` marks of the lines filed under the days whose
+    /// orders were replaced up to date (see schema version 12).
+    ///
+    /// A line is marked when written, against the orders stored then. A
+    /// day's new export can drop an order (re-dated by the platform, say):
+    /// its lines at home must become stray, or the order on its new day
+    /// would never find them. Lines written before their order become
+    /// ordinary again, which keeps the stray index small. Only lines whose
+    /// mark is wrong are written (`stray` equal to whether their order
+    /// exists); a day whose lines have not arrived yet costs one probe.
+    fn remark_lines_of_cleared_days(&mut self) -> Result<(), StoreError> {
+        if self.orders_cleared.is_empty() {
+            return Ok(());
+        }
+        let mut stmt = self
+            .conn
+            .prepare_cached(SQL_REMARK_STRAY)
+            .ctx("order_items", "mark stray lines")?;
+        let mut changed = 0;
+        for day in std::mem::take(&mut self.orders_cleared) {
+            changed += stmt
+                .execute([date_to_text(day)])
+                .ctx("order_items", "mark stray lines")?;
+        }
+        if changed > 0 {
+            tracing::debug!(changed, "stray marks of order lines brought up to date");
+        }
+        Ok(())
     }
 
     /// Writes one record (values in [`Dataset::fields`] order) under `day`,
@@ -740,6 +783,7 @@ impl Ingest<'_> {
                 "index rebuilt after bulk load"
             );
         }
+        self.remark_lines_of_cleared_days()?;
         self.forget_snapshots()?;
         self.conn
             .execute_batch("COMMIT")

@@ -31,7 +31,7 @@ use crate::model::{Dataset, OrderStatus, ProductStatus};
 macro_rules! order_cols {
     () => {
         "order_id, member_id, created_at, paid_at, status, paid_amount, total_amount, \
-         refund_amount, item_qty, shop, phone, file, \"row\""
+         refund_amount, item_qty, shop, phone, file, \"row\", day"
     };
 }
 
@@ -245,6 +245,7 @@ fn read_order(c: &Cols<'_, '_>) -> Result<OrderFact, StoreError> {
     let status: String = c.get(4)?;
     Ok(OrderFact {
         order_id: c.get(0)?,
+        day: c.date(13, "day")?,
         member_id: c.get(1)?,
         created_at: c.instant(2, "created_at")?,
         paid_at: c.opt_instant(3, "paid_at")?,
@@ -259,9 +260,11 @@ fn read_order(c: &Cols<'_, '_>) -> Result<OrderFact, StoreError> {
     })
 }
 
-fn read_item(c: &Cols<'_, '_>) -> Result<ItemFact, StoreError> {
+/// A line as the line of the order filed under `order_day`.
+fn read_item(c: &Cols<'_, '_>, order_day: NaiveDate) -> Result<ItemFact, StoreError> {
     Ok(ItemFact {
         order_id: c.get(0)?,
+        order_day,
         sku_id: c.get(1)?,
         title: c.get(2)?,
         quantity: c.get(3)?,
@@ -400,12 +403,26 @@ impl Store {
                 self.collect("orders", SQL_PAID_IDS, range(start, end), |c| {
                     Ok((c.get(0)?, c.get(1)?))
                 })?;
+            // Each line carries its order's day, which a stray line's own
+            // day is not.
+            let order_days: Vec<NaiveDate> = orders
+                .iter()
+                .map(|(_, day)| date_from_text("orders", "day", day))
+                .collect::<Result<_, _>>()?;
             let mut per_day: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
             for (i, (_, day)) in orders.iter().enumerate() {
                 per_day.entry(day.as_str()).or_default().push(i);
             }
             // Each line and, beside it, the position of its order.
             let files = FileNames::default();
+            let line_of = |row: &rusqlite::Row<'_>, i: usize| {
+                let cols = Cols {
+                    row,
+                    table: "order_items",
+                    files: &files,
+                };
+                read_item(&cols, order_days[i])
+            };
             let mut lines: Vec<ItemFact> = Vec::with_capacity(orders.len() * 3 / 2);
             let mut of_order: Vec<usize> = Vec::with_capacity(orders.len() * 3 / 2);
             let mut found = vec![false; orders.len()];
@@ -429,11 +446,7 @@ impl Store {
                         .ctx("order_items", "read")?;
                     let Some(&i) = position.get(id) else { continue };
                     found[i] = true;
-                    lines.push(read_item(&Cols {
-                        row,
-                        table: "order_items",
-                        files: &files,
-                    })?);
+                    lines.push(line_of(row, i)?);
                     of_order.push(i);
                 }
             }
@@ -453,11 +466,7 @@ impl Store {
                 let mut any = false;
                 while let Some(row) = rows.next().ctx("order_items", "read")? {
                     any = true;
-                    lines.push(read_item(&Cols {
-                        row,
-                        table: "order_items",
-                        files: &files,
-                    })?);
+                    lines.push(line_of(row, i)?);
                     of_order.push(i);
                 }
                 Ok::<bool, StoreError>(any)
@@ -1121,8 +1130,31 @@ mod tests {
     fn put_order(store: &mut Store, id: &str, day: &str, created: &str, paid: Option<&str>) {
         let tz = chrono_tz::Asia::Shanghai;
         let mut ing = store.begin_ingest(Dataset::Orders, tz).unwrap();
+        ing.insert(day.parse().unwrap(), &order_rec(id, created, paid), "o.csv")
+            .unwrap();
+        ing.commit().unwrap();
+    }
+
+    /// Replaces `day`'s orders with `orders` (id, created, paid), as a
+    /// day's export ingested again does.
+    fn replace_orders(store: &mut Store, day: &str, orders: &[(&str, &str, Option<&str>)]) {
+        let tz = chrono_tz::Asia::Shanghai;
+        let mut ing = store.begin_ingest(Dataset::Orders, tz).unwrap();
+        ing.clear_day(day.parse().unwrap()).unwrap();
+        for (id, created, paid) in orders {
+            ing.insert(
+                day.parse().unwrap(),
+                &order_rec(id, created, *paid),
+                "o.csv",
+            )
+            .unwrap();
+        }
+        ing.commit().unwrap();
+    }
+
+    fn order_rec(id: &str, created: &str, paid: Option<&str>) -> Record {
         let status = if paid.is_some() { "paid" } else { "unpaid" };
-        let rec = record(
+        record(
             Dataset::Orders,
             2,
             &[
@@ -1136,9 +1168,22 @@ mod tests {
                 ("status", Value::Text(status.into())),
                 ("paid_amount", Value::Decimal(Decimal::new(10, 0))),
             ],
-        );
-        ing.insert(day.parse().unwrap(), &rec, "o.csv").unwrap();
-        ing.commit().unwrap();
+        )
+    }
+
+    /// (order id, day, stray) of the stored lines.
+    fn stray_marks(store: &Store) -> Vec<(String, String, i64)> {
+        store
+            .conn
+            .prepare(
+                "SELECT DISTINCT order_id, day, stray FROM order_items \
+                 ORDER BY order_id, day",
+            )
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
     }
 
     /// Writes `lines` under `day` from file row `first_row` on.
@@ -1206,17 +1251,7 @@ mod tests {
             &[("M", "S4", 4), ("Y", "S5", 5)],
         );
 
-        let flags: Vec<(String, String, i64)> = store
-            .conn
-            .prepare(
-                "SELECT DISTINCT order_id, day, stray FROM order_items \
-                 ORDER BY order_id, day",
-            )
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
+        let flags = stray_marks(&store);
         let flag = |o: &str, d: &str, f| (o.to_owned(), d.to_owned(), f);
         assert_eq!(
             flags,
@@ -1241,6 +1276,94 @@ mod tests {
                 line("X", "S1", 1),
                 line("Y", "S5", 5),
             ]
+        );
+        // Each line carries the day of the order it went to, a stray
+        // line's too: the KPIs match lines to orders by day and id.
+        let order_days: Vec<(String, String)> = store
+            .items_for_paid_orders_between(s, e)
+            .unwrap()
+            .into_iter()
+            .map(|i| (i.sku_id, i.order_day.to_string()))
+            .collect();
+        let of = |s: &str, d: &str| (s.to_owned(), d.to_owned());
+        let orders: Vec<(String, String)> = store
+            .orders_paid_between(s, e)
+            .unwrap()
+            .into_iter()
+            .map(|o| (o.order_id, o.day.to_string()))
+            .collect();
+        assert_eq!(
+            orders,
+            vec![
+                of("X", "2026-11-22"),
+                of("L", "2026-11-22"),
+                of("M", "2026-11-22"),
+                of("X", "2026-11-21"),
+                of("N", "2026-11-22"),
+                of("L", "2026-11-21"),
+                of("Y", "2026-11-21"),
+                of("Y", "2026-11-22"),
+            ]
+        );
+        assert_eq!(
+            order_days,
+            vec![
+                of("S2", "2026-11-22"),
+                of("S3", "2026-11-22"),
+                of("S4", "2026-11-22"),
+                of("S1", "2026-11-21"),
+                of("S5", "2026-11-21"),
+            ]
+        );
+    }
+
+    /// Replacing a day's orders brings its lines' stray marks up to date:
+    /// the line of an order the new export no longer has (re-dated to the
+    /// next day) becomes stray and is found by that order on its new day;
+    /// a line written before its order is stray no more.
+    #[test]
+    fn replacing_a_days_orders_brings_its_lines_stray_marks_up_to_date() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let (p_created, p_paid) = ("2026-11-22T01:00:00Z", Some("2026-11-22T02:00:00Z"));
+        put_lines(&mut store, "2026-11-22", 2, &[("P", "S1", 1)]);
+        put_order(
+            &mut store,
+            "Q",
+            "2026-11-22",
+            "2026-11-22T01:30:00Z",
+            Some("2026-11-22T01:40:00Z"),
+        );
+        put_lines(&mut store, "2026-11-22", 3, &[("Q", "S2", 2)]);
+        let flag = |o: &str, d: &str, f| (o.to_owned(), d.to_owned(), f);
+        assert_eq!(
+            stray_marks(&store),
+            vec![flag("P", "2026-11-22", 1), flag("Q", "2026-11-22", 0)]
+        );
+
+        replace_orders(&mut store, "2026-11-22", &[("P", p_created, p_paid)]);
+        put_order(
+            &mut store,
+            "Q",
+            "2026-11-23",
+            "2026-11-23T01:00:00Z",
+            Some("2026-11-23T01:10:00Z"),
+        );
+        assert_eq!(
+            stray_marks(&store),
+            vec![flag("P", "2026-11-22", 0), flag("Q", "2026-11-22", 1)]
+        );
+        let (s, e) = (at("2026-11-21T16:00:00Z"), at("2026-11-23T16:00:00Z"));
+        let got: Vec<(String, String, String)> = store
+            .items_for_paid_orders_between(s, e)
+            .unwrap()
+            .into_iter()
+            .map(|i| (i.order_id, i.sku_id, i.order_day.to_string()))
+            .collect();
+        let line = |o: &str, s: &str, d: &str| (o.to_owned(), s.to_owned(), d.to_owned());
+        assert_eq!(
+            got,
+            vec![line("P", "S1", "2026-11-22"), line("Q", "S2", "2026-11-23"),]
         );
     }
 

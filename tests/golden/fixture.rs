@@ -64,6 +64,7 @@ fn order(
 ) -> OrderFact {
     OrderFact {
         order_id: id.into(),
+        day: date,
         member_id: member.into(),
         created_at: at(date, "09:15:00"),
         paid_at: paid.then(|| at(date, "09:20:00")),
@@ -235,6 +236,7 @@ pub fn day_facts(date: NaiveDate, k: i64) -> PeriodFacts {
     f.orders_created = 4;
     f.items = vec![ItemFact {
         order_id: format!("{date}-1"),
+        order_day: date,
         sku_id: "SKU-A".into(),
         title: None,
         quantity: 2,

@@ -352,9 +352,14 @@ pub fn compute_kpis(f: &PeriodFacts) -> KpiSet {
     if ignored > 0 {
         tracing::debug!(ignored, period = %f.period, "paid orders outside the period ignored");
     }
-    let mut lines: HashMap<&str, Vec<&ItemFact>> = HashMap::new();
+    // An order is its day and its id: an id stored on two days is two
+    // orders, each with its own lines.
+    let mut lines: HashMap<(&str, NaiveDate), Vec<&ItemFact>> = HashMap::new();
     for item in &f.items {
-        lines.entry(item.order_id.as_str()).or_default().push(item);
+        lines
+            .entry((item.order_id.as_str(), item.order_day))
+            .or_default()
+            .push(item);
     }
     let paid_orders = Decimal::from(paid.len());
     let valid: Vec<&OrderFact> = paid.iter().copied().filter(|o| o.is_purchase()).collect();
@@ -430,7 +435,7 @@ pub fn compute_kpis(f: &PeriodFacts) -> KpiSet {
     for o in &paid {
         let q = o.item_qty.or_else(|| {
             lines
-                .get(o.order_id.as_str())
+                .get(&(o.order_id.as_str(), o.day))
                 .filter(|l| !l.is_empty())
                 .map(|l| l.iter().map(|i| i.quantity).sum())
         });
@@ -453,7 +458,9 @@ pub fn compute_kpis(f: &PeriodFacts) -> KpiSet {
     // Cost of goods: never estimated; one unknown cost makes it unknown.
     let mut cogs = Some(Decimal::ZERO);
     for o in &valid {
-        let order_lines = lines.get(o.order_id.as_str()).map_or(&[][..], |l| &l[..]);
+        let order_lines = lines
+            .get(&(o.order_id.as_str(), o.day))
+            .map_or(&[][..], |l| &l[..]);
         if order_lines.is_empty() {
             cogs = None;
             break;
