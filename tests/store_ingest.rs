@@ -636,7 +636,7 @@ fn index_names(store: &Store) -> Vec<String> {
 fn a_bulk_ingest_rebuilds_its_indexes_or_rolls_back_with_them() {
     let mut ts = fresh();
     let before = index_names(&ts.store);
-    assert!(before.contains(&"orders_paid_at".to_owned()));
+    assert!(before.contains(&"orders_member_paid".to_owned()));
     {
         let mut ing = ts
             .store

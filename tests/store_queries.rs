@@ -687,7 +687,7 @@ fn service_ads_and_targets_read_back() {
 }
 
 #[test]
-fn purchases_stream_in_paid_time_order_and_skip_non_purchases() {
+fn purchases_stream_in_member_order_and_skip_non_purchases() {
     let mut ts = fresh();
     seed_orders(&mut ts.store);
     let mut seen = Vec::new();
@@ -700,9 +700,9 @@ fn purchases_stream_in_paid_time_order_and_skip_non_purchases() {
     assert_eq!(
         seen,
         vec![
-            ("bob".to_owned(), d("2026-11-21"), dec("40")),
             // Paid 2026-11-21 16:10 UTC = the 22nd in Shanghai.
             ("alice".to_owned(), d("2026-11-22"), dec("100")),
+            ("bob".to_owned(), d("2026-11-21"), dec("40")),
             ("bob".to_owned(), d("2026-11-22"), dec("30")),
             ("carol".to_owned(), d("2026-11-23"), dec("15.5")),
         ]
@@ -821,10 +821,8 @@ fn txt_num(s: &str) -> Value {
     Value::Decimal(dec(s))
 }
 
-/// Members interleave in the stream; the tier aggregation puts them in
-/// byte order of their ids (see `compute::tiers`).
 #[test]
-fn purchases_of_different_members_interleave_by_paid_time() {
+fn purchases_are_ordered_by_member_id_bytes() {
     let mut ts = fresh();
     let day = d("2026-11-22");
     replace_day(
@@ -884,10 +882,10 @@ fn purchases_of_different_members_interleave_by_paid_time() {
     assert_eq!(
         seen,
         vec![
-            ("alice".to_owned(), dec("2")),
-            ("阿明".to_owned(), dec("1")),
-            ("alice".to_owned(), dec("1")),
             ("Bob".to_owned(), dec("1")),
+            ("alice".to_owned(), dec("2")),
+            ("alice".to_owned(), dec("1")),
+            ("阿明".to_owned(), dec("1")),
         ]
     );
 }

@@ -2,9 +2,8 @@
 //! period end from the store into the tier computation, evaluate levels
 //! against the previous evaluation, and record this evaluation.
 //!
-//! Purchases arrive in paid-time order, as the store's paid-time index holds
-//! them; the computation folds them into compact per-member state without
-//! holding the order history.
+//! Purchases arrive sorted by member and day, so the computation folds them
+//! into compact per-member state without holding the order history.
 
 use std::path::Path;
 
@@ -13,7 +12,7 @@ use tracing::info;
 use super::RunError;
 use crate::compute::kpi::period_instants;
 use crate::compute::tiers::{
-    PreviousLevels, TierResult, TierSettings, TiersRaw, TimeOrderedAggregator, evaluate,
+    PreviousLevels, PurchaseAggregator, TierResult, TierSettings, TiersRaw, evaluate,
 };
 use crate::config::{Config, ConfigErrors, section};
 use crate::period::Period;
@@ -46,7 +45,7 @@ pub fn evaluate_period(config: &Config, period: Period) -> Result<TierResult, Ru
     };
     let as_of = period.last_day();
     let (_, end) = period_instants(&period, config.timezone);
-    let mut agg = TimeOrderedAggregator::new(as_of, settings.window);
+    let mut agg = PurchaseAggregator::new(as_of, settings.window);
     let mut fold_err = None;
     // The member list and the previous evaluation are read on a third
     // connection while this one streams the purchases: each is seconds of

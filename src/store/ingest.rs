@@ -784,17 +784,6 @@ impl Ingest<'_> {
             );
         }
         self.remark_lines_of_cleared_days()?;
-        if self.dataset == Dataset::Orders {
-            // A bulk load (`restore` is set for one) may touch every day:
-            // one pass over the rebuilt paid-time index beats a look-up per
-            // member of every day.
-            if self.restore.is_none() {
-                let days: Vec<NaiveDate> = self.summary.days.iter().copied().collect();
-                super::first_paid::after_ingest(self.conn, &days)?;
-            } else {
-                super::first_paid::rebuild(self.conn)?;
-            }
-        }
         self.forget_snapshots()?;
         self.conn
             .execute_batch("COMMIT")
@@ -949,7 +938,7 @@ mod tests {
 
         // X comes again on another day, and Z twice in the load itself.
         let mut ing = store.begin_bulk_ingest(Dataset::Orders, SHANGHAI).unwrap();
-        assert!(!has_index(ing.conn, "orders_paid_at"));
+        assert!(!has_index(ing.conn, "orders_member_paid"));
         assert!(has_index(ing.conn, "orders_key"));
         ing.clear_day(d22).unwrap();
         for (id, amount, row) in [("X", 10, 2), ("Z", 20, 3), ("Z", 30, 4)] {
@@ -971,7 +960,7 @@ mod tests {
                 row("Z", "2026-11-22", 30),
             ]
         );
-        assert!(has_index(&store.conn, "orders_paid_at"));
+        assert!(has_index(&store.conn, "orders_member_paid"));
     }
 
     #[test]
@@ -981,10 +970,12 @@ mod tests {
         let d22 = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
         {
             let mut ing = store.begin_bulk_ingest(Dataset::Orders, SHANGHAI).unwrap();
+            assert!(!has_index(ing.conn, "orders_member_paid"));
             assert!(!has_index(ing.conn, "orders_paid_at"));
             ing.insert(d22, &order("X", "2026-11-22T02:00:00Z", 1, 2), "b.csv")
                 .unwrap();
         }
+        assert!(has_index(&store.conn, "orders_member_paid"));
         assert!(has_index(&store.conn, "orders_paid_at"));
         assert!(orders(&store).is_empty());
     }

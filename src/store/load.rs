@@ -12,7 +12,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use chrono_tz::Tz;
 use rusqlite::types::FromSql;
-use rusqlite::{OptionalExtension, Params, Row};
+use rusqlite::{Params, Row};
 use rust_decimal::Decimal;
 
 use super::Store;
@@ -105,36 +105,38 @@ pub(crate) const SQL_ADS: &str = "SELECT day, channel, campaign, spend, impressi
      ORDER BY day, channel, campaign";
 pub(crate) const SQL_TARGETS: &str =
     "SELECT month, metric, target FROM targets WHERE month = ?1 ORDER BY metric";
-// Each member's first paid time is kept in `member_first_paid` (schema
-// version 13): by member id, so a lookup is one key search and a pass
-// reads the members in the byte order `str` sorts by.
 pub(crate) const SQL_FIRST_PAID: &str =
-    "SELECT paid_at FROM member_first_paid WHERE member_id = ?1";
+    "SELECT min(paid_at) FROM orders WHERE member_id = ?1 AND paid_at IS NOT NULL";
+// Every paid order of the members in [?1, ?2], member by member, earliest
+// first; INDEXED BY pins the order the merge in `first_paid_by_scan`
+// relies on.
 pub(crate) const SQL_FIRST_PAID_SCAN: &str = "SELECT member_id, paid_at \
-     FROM member_first_paid WHERE member_id >= ?1 AND member_id <= ?2 ORDER BY member_id";
-pub(crate) const SQL_FIRST_PAID_OF_BUYERS: &str = "SELECT b.member_id, f.paid_at \
-     FROM (SELECT DISTINCT member_id FROM orders WHERE paid_at >= ?1 AND paid_at < ?2) b \
-     JOIN member_first_paid f ON f.member_id = b.member_id";
-// Purchases in paid-time order from the index that covers them; INDEXED BY
-// keeps the planner from a table scan when the window is the whole history.
+     FROM orders INDEXED BY orders_member_paid \
+     WHERE paid_at IS NOT NULL AND member_id >= ?1 AND member_id <= ?2 \
+     ORDER BY member_id, paid_at";
+pub(crate) const SQL_FIRST_PAID_OF_BUYERS: &str = "SELECT b.member_id, \
+     (SELECT min(x.paid_at) FROM orders x WHERE x.member_id = b.member_id \
+      AND x.paid_at IS NOT NULL) \
+     FROM (SELECT DISTINCT member_id FROM orders WHERE paid_at >= ?1 AND paid_at < ?2) b";
+// INDEXED BY pins the member-ordered covering index: with a narrow window
+// the planner might otherwise pick the paid_at index and sort everything.
 pub(crate) const SQL_PURCHASES: &str = "SELECT member_id, paid_at, paid_amount - refund_amount \
-     FROM orders INDEXED BY orders_paid_at \
+     FROM orders INDEXED BY orders_member_paid \
      WHERE paid_at IS NOT NULL AND paid_at >= ?1 AND paid_at < ?2 AND status <> 'closed' \
-     AND paid_amount - refund_amount > 0 ORDER BY paid_at";
+     AND paid_amount - refund_amount > 0 ORDER BY member_id, paid_at";
 
-/// Whether one pass over `member_first_paid` costs less than looking up
-/// `wanted` members one by one.
+/// Whether one pass over the member-ordered index of about `entries` paid
+/// orders costs less than looking up `wanted` members one by one.
 ///
-/// `entries` is the orders table's largest rowid: an upper bound of the
-/// members with a paid order (a fifth of it in the large shop), so the
-/// estimate errs towards the lookups. Measured on a year of a large shop
-/// when the first paid times were read from an index of the 10 M orders by
-/// member (the pages in the OS cache but not the connection's): in the
-/// SQLite shell a month's ~710 000 lookups took 5–8 s and a pass over the
-/// whole index 0.6 s; in the weekly job, a week's ~200 000 buyers cost
-/// ~0.5 s less CPU looked up than passed over. The pass is taken from
-/// about one wanted member per 32 orders: in a store of a year, a day's or
-/// a week's buyers are looked up and a month's merged into the pass.
+/// `entries` is the orders table's largest rowid, which also counts unpaid
+/// orders and replaced rows: the estimate errs towards the lookups.
+/// Measured on a year of a large shop (10 M orders, the index's pages in
+/// the OS cache but not the connection's): in the SQLite shell a month's
+/// ~710 000 lookups took 5–8 s and a pass over the whole index 0.6 s; in
+/// the weekly job, a week's ~200 000 buyers cost ~0.5 s less CPU looked up
+/// than passed over. The pass is taken from about one wanted member per 32
+/// entries: in a store of a year, a day's or a week's buyers are looked up
+/// and a month's merged into the pass.
 pub(crate) fn scan_beats_lookups(wanted: usize, entries: u64) -> bool {
     const ENTRIES_PER_LOOKUP: u64 = 32;
     (wanted as u64).saturating_mul(ENTRIES_PER_LOOKUP) > entries
@@ -778,12 +780,12 @@ impl Store {
     /// `members` that has one (closed and refunded orders count: they were
     /// paid).
     ///
-    /// A few members are looked up one by one in `member_first_paid`. A
-    /// month of a large shop's buyers (~700 000 of ten million orders) is
-    /// answered by one pass over that table instead, merged with the sorted
-    /// members: a lookup costs a walk from the root and, as often as not, a
-    /// read of a page the connection does not hold, where the pass reads
-    /// each page once. See [`scan_beats_lookups`].
+    /// A few members are looked up one by one. A month of a large shop's
+    /// buyers (~700 000 of ten million orders) is answered by one pass over
+    /// the member-ordered index instead, merged with the sorted members: a
+    /// lookup costs a walk from the index root and, as often as not, a read
+    /// of a page the connection does not hold, where the pass reads each
+    /// page once. See [`scan_beats_lookups`].
     pub fn first_paid_at(
         &self,
         members: &[String],
@@ -805,13 +807,12 @@ impl Store {
         let mut stmt = self
             .conn
             .prepare_cached(SQL_FIRST_PAID)
-            .ctx("member_first_paid", "first paid")?;
+            .ctx("orders", "first paid")?;
         let mut out = HashMap::with_capacity(members.len());
         for m in members {
             let first: Option<i64> = stmt
                 .query_row([m], |r| r.get(0))
-                .optional()
-                .ctx("member_first_paid", "first paid")?;
+                .ctx("orders", "first paid")?;
             if let Some(t) = first {
                 out.insert(m.clone(), instant_from_i64("orders", "paid_at", t)?);
             }
@@ -819,10 +820,11 @@ impl Store {
         Ok(out)
     }
 
-    /// [`Store::first_paid_at`] by one pass over `member_first_paid`
-    /// between the lowest and the highest of `members`. The table is keyed
-    /// by member id in the byte order `str` sorts by (SQLite's BINARY
-    /// collation), so the sorted members are merged in.
+    /// [`Store::first_paid_at`] by one pass over `orders_member_paid`
+    /// between the lowest and the highest of `members`. The index holds a
+    /// member's paid orders together, earliest first, and in the byte order
+    /// `str` sorts by (SQLite's BINARY collation), so the first entry of a
+    /// wanted member is its answer and the sorted members are merged in.
     fn first_paid_by_scan(
         &self,
         members: &[String],
@@ -880,9 +882,7 @@ impl Store {
     /// Streams every purchase (SPEC §9: paid, not closed, paid − refund > 0)
     /// with `paid_at` in `[window_start, end)` (from the beginning when
     /// `window_start` is `None`) to `f` as (member, paid day in `tz`, net
-    /// amount), in paid-time order: members interleave, each member's
-    /// purchases come in day order (what
-    /// [`crate::compute::tiers::TimeOrderedAggregator`] takes).
+    /// amount), ordered by member then paid time.
     pub fn for_each_purchase(
         &self,
         window_start: Option<DateTime<Utc>>,

@@ -15,7 +15,6 @@
 mod checkpoint;
 mod codec;
 mod error;
-mod first_paid;
 mod http_cache;
 mod ingest;
 mod ledger;
@@ -69,16 +68,13 @@ impl Store {
         // corrupt in WAL mode, which is the right trade for re-runnable
         // batch loads. The WAL is cut back to 64 MiB after a checkpoint so a
         // year's import does not leave a gigabyte-sized log behind; the page
-        // cache may grow to 128 MiB, which bulk index builds use. Recursive
-        // triggers make the rows `INSERT OR REPLACE` removes fire their
-        // delete triggers, which `member_first_paid` relies on.
+        // cache may grow to 128 MiB, which bulk index builds use.
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(open_err)?;
         conn.execute_batch(
             "PRAGMA synchronous = NORMAL;
              PRAGMA cache_size = -131072;
-             PRAGMA journal_size_limit = 67108864;
-             PRAGMA recursive_triggers = ON;",
+             PRAGMA journal_size_limit = 67108864;",
         )
         .map_err(open_err)?;
         conn.set_prepared_statement_cache_capacity(64);

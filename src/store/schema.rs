@@ -21,7 +21,6 @@ pub(crate) const MIGRATIONS: &[(u32, &str)] = &[
     (10, V10),
     (11, super::sku_months::V11),
     (12, V12),
-    (13, super::first_paid::V13),
 ];
 
 /// Version 5: the zero-seller check sums 90 days of `paid_units` per SKU;
@@ -392,7 +391,7 @@ pub(crate) fn table_name(dataset: Dataset) -> &'static str {
 /// at the end of their day (and clearing a day must not scan the table).
 pub(crate) fn deferrable_indexes(dataset: Dataset) -> &'static [&'static str] {
     match dataset {
-        Dataset::Orders => &["orders_paid_at"],
+        Dataset::Orders => &["orders_paid_at", "orders_member_paid"],
         Dataset::Members => &["members_joined_at"],
         _ => &[],
     }
@@ -517,10 +516,6 @@ mod tests {
         let path = dir.path().join("s.db");
         {
             let store = super::super::Store::open(&path).unwrap();
-            store
-                .conn
-                .execute_batch(super::super::first_paid::BACK_TO_V12)
-                .unwrap();
             store.conn.execute_batch(BACK_TO_V11).unwrap();
             store
                 .conn

@@ -14,10 +14,9 @@
 //! reads the rows of the months it spans.
 //!
 //! Triggers on `products` keep it: an inserted row sets its day's bits to
-//! what it says (so a row replacing another through `INSERT OR REPLACE`
-//! leaves the right bits whether or not that delete fires its trigger,
-//! which it does only with recursive triggers on), a deleted row clears
-//! them, and an update does both. `products_key` makes
+//! what it says (so a row replacing another through `INSERT OR REPLACE`,
+//! whose delete fires no trigger, still leaves the right bits), a deleted
+//! row clears them, and an update does both. `products_key` makes
 //! (day, sku) unique, so a day's bit belongs to exactly one row.
 
 use std::collections::{HashMap, HashSet};
@@ -470,10 +469,6 @@ mod tests {
         let path = dir.path().join("s.db");
         {
             let store = Store::open(&path).unwrap();
-            store
-                .conn
-                .execute_batch(super::super::first_paid::BACK_TO_V12)
-                .unwrap();
             store
                 .conn
                 .execute_batch(super::super::schema::BACK_TO_V11)
