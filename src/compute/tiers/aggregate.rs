@@ -7,8 +7,6 @@
 //! the number of purchases. Out-of-order input is an error rather than a
 //! silently wrong count; in-memory callers sort with [`sort_purchases`].
 
-use std::collections::HashMap;
-
 use chrono::{Days, NaiveDate};
 use rust_decimal::Decimal;
 
@@ -138,71 +136,46 @@ impl Aggregate {
     }
 }
 
-impl MemberStats {
-    fn first_purchase(p: Admitted) -> MemberStats {
-        MemberStats {
-            first: p.day,
-            last: p.day,
-            days: 1,
-            orders: 1,
-            win_days: p.win,
-            win_orders: p.win,
-            win_total: p.amount,
-        }
-    }
-
-    /// Adds a purchase on or after the member's last one.
-    fn add(&mut self, p: Admitted) {
-        if p.day > self.last {
-            self.days += 1;
-            self.win_days += p.win;
-            self.last = p.day;
-        }
-        self.orders += 1;
-        self.win_orders += p.win;
-        self.win_total += p.amount;
-    }
-}
-
-/// A purchase let into the fold: its day, whether it counts in the window
-/// (1 or 0) and the amount it adds to the window's total.
-#[derive(Debug, Clone, Copy)]
-struct Admitted {
-    day: NaiveDate,
-    win: u32,
-    amount: Decimal,
-}
-
-/// What both aggregators check and work out for each purchase pushed.
+/// Accepts purchases one at a time (a callback for a database cursor) and
+/// builds the [`Aggregate`].
 #[derive(Debug)]
-struct Gate {
+pub struct PurchaseAggregator {
     as_of: NaiveDate,
     window_start: Option<NaiveDate>,
+    ids: IdArena,
+    stats: Vec<MemberStats>,
     pushed: u64,
 }
 
-impl Gate {
-    fn new(as_of: NaiveDate, window: Window) -> Gate {
+impl PurchaseAggregator {
+    /// `as_of` is the last day counted (the period's last day): purchases
+    /// after it are skipped, so a re-run for a past month sees what that
+    /// month saw.
+    pub fn new(as_of: NaiveDate, window: Window) -> PurchaseAggregator {
         let window_start = match window {
             Window::All => None,
             // A window of n days ends on as_of, so it starts n − 1 days earlier.
             Window::Days(n) => as_of.checked_sub_days(Days::new(u64::from(n.saturating_sub(1)))),
         };
-        Gate {
+        PurchaseAggregator {
             as_of,
             window_start,
+            ids: IdArena::default(),
+            stats: Vec::new(),
             pushed: 0,
         }
     }
 
-    /// Numbers the purchase and checks it; `None` for one after the as-of
-    /// date, which is not counted.
-    fn admit(
-        &mut self,
-        member_id: &str,
-        day: NaiveDate,
-        net: Decimal,
-    ) -> Result<Option<Admitted>, TierError> {
+    /// Reserves room when the caller knows roughly how many buyers to expect.
+    pub fn reserve(&mut self, members: usize) {
+        self.stats.reserve(members);
+        self.ids.ends.reserve(members);
+        self.ids.text.reserve(members * 12);
+    }
+
+    /// Adds one purchase. Purchases must come sorted by member_id (byte
+    /// order), then day; several on the same day are fine.
+    pub fn push(&mut self, member_id: &str, day: NaiveDate, net: Decimal) -> Result<(), TierError> {
         self.pushed += 1;
         let index = self.pushed;
         if member_id.is_empty() {
@@ -217,81 +190,56 @@ impl Gate {
             });
         }
         if day > self.as_of {
-            return Ok(None);
+            return Ok(());
         }
         let in_window = self.window_start.is_none_or(|start| day >= start);
-        Ok(Some(Admitted {
-            day,
-            win: u32::from(in_window),
-            amount: if in_window { net } else { Decimal::ZERO },
-        }))
-    }
+        let win = u32::from(in_window);
+        let amount = if in_window { net } else { Decimal::ZERO };
 
-    fn unsorted(
-        &self,
-        member_id: &str,
-        day: NaiveDate,
-        prev_id: &str,
-        prev_day: NaiveDate,
-    ) -> TierError {
-        TierError::Unsorted {
-            index: self.pushed,
-            member_id: member_id.to_string(),
-            day,
-            prev_member_id: prev_id.to_string(),
-            prev_day,
-        }
-    }
-}
-
-/// Accepts purchases one at a time (a callback for a database cursor) and
-/// builds the [`Aggregate`].
-#[derive(Debug)]
-pub struct PurchaseAggregator {
-    gate: Gate,
-    ids: IdArena,
-    stats: Vec<MemberStats>,
-}
-
-impl PurchaseAggregator {
-    /// `as_of` is the last day counted (the period's last day): purchases
-    /// after it are skipped, so a re-run for a past month sees what that
-    /// month saw.
-    pub fn new(as_of: NaiveDate, window: Window) -> PurchaseAggregator {
-        PurchaseAggregator {
-            gate: Gate::new(as_of, window),
-            ids: IdArena::default(),
-            stats: Vec::new(),
-        }
-    }
-
-    /// Reserves room when the caller knows roughly how many buyers to expect.
-    pub fn reserve(&mut self, members: usize) {
-        self.stats.reserve(members);
-        self.ids.ends.reserve(members);
-        self.ids.text.reserve(members * 12);
-    }
-
-    /// Adds one purchase. Purchases must come sorted by member_id (byte
-    /// order), then day; several on the same day are fine.
-    pub fn push(&mut self, member_id: &str, day: NaiveDate, net: Decimal) -> Result<(), TierError> {
-        let Some(p) = self.gate.admit(member_id, day, net)? else {
-            return Ok(());
-        };
         if let (Some(prev_id), Some(cur)) = (self.ids.last(), self.stats.last_mut()) {
             match prev_id.cmp(member_id) {
-                std::cmp::Ordering::Equal if day >= cur.last => {
-                    cur.add(p);
+                std::cmp::Ordering::Equal => {
+                    if day < cur.last {
+                        return Err(TierError::Unsorted {
+                            index,
+                            member_id: member_id.to_string(),
+                            day,
+                            prev_member_id: prev_id.to_string(),
+                            prev_day: cur.last,
+                        });
+                    }
+                    if day > cur.last {
+                        cur.days += 1;
+                        cur.win_days += win;
+                        cur.last = day;
+                    }
+                    cur.orders += 1;
+                    cur.win_orders += win;
+                    cur.win_total += amount;
                     return Ok(());
                 }
-                std::cmp::Ordering::Equal | std::cmp::Ordering::Greater => {
-                    return Err(self.gate.unsorted(member_id, day, prev_id, cur.last));
+                std::cmp::Ordering::Greater => {
+                    return Err(TierError::Unsorted {
+                        index,
+                        member_id: member_id.to_string(),
+                        day,
+                        prev_member_id: prev_id.to_string(),
+                        prev_day: cur.last,
+                    });
                 }
                 std::cmp::Ordering::Less => {}
             }
         }
         self.ids.push(member_id);
-        self.stats.push(MemberStats::first_purchase(p));
+        self.stats.push(MemberStats {
+            first: day,
+            last: day,
+            days: 1,
+            orders: 1,
+            win_days: win,
+            win_orders: win,
+            win_total: amount,
+        });
         Ok(())
     }
 
@@ -308,80 +256,9 @@ impl PurchaseAggregator {
 
     pub fn finish(self) -> Aggregate {
         Aggregate {
-            as_of: self.gate.as_of,
+            as_of: self.as_of,
             ids: self.ids,
             stats: self.stats,
-        }
-    }
-}
-
-/// Builds the same [`Aggregate`] as [`PurchaseAggregator`] from purchases
-/// in time order, members interleaved: what a scan of the store's paid-time
-/// index yields. That index grows at its end as days are added, where an
-/// index by member took each day's orders at random places in the history
-/// (see schema version 13).
-///
-/// Each member's state is found through a hash map while purchases stream
-/// in (a member's own purchases still come in day order); the members are
-/// put in id order once, at the end.
-#[derive(Debug)]
-pub struct TimeOrderedAggregator {
-    gate: Gate,
-    index: HashMap<Box<str>, u32>,
-    stats: Vec<MemberStats>,
-}
-
-impl TimeOrderedAggregator {
-    /// As [`PurchaseAggregator::new`].
-    pub fn new(as_of: NaiveDate, window: Window) -> TimeOrderedAggregator {
-        TimeOrderedAggregator {
-            gate: Gate::new(as_of, window),
-            index: HashMap::new(),
-            stats: Vec::new(),
-        }
-    }
-
-    /// Adds one purchase. Each member's purchases must come in day order;
-    /// different members' may interleave any way.
-    pub fn push(&mut self, member_id: &str, day: NaiveDate, net: Decimal) -> Result<(), TierError> {
-        let Some(p) = self.gate.admit(member_id, day, net)? else {
-            return Ok(());
-        };
-        if let Some(&i) = self.index.get(member_id) {
-            let cur = &mut self.stats[i as usize];
-            if day < cur.last {
-                return Err(TierError::OutOfDayOrder {
-                    index: self.gate.pushed,
-                    member_id: member_id.to_string(),
-                    day,
-                    prev_day: cur.last,
-                });
-            }
-            cur.add(p);
-            return Ok(());
-        }
-        // Positions fit in u32: a shop has far fewer than four billion
-        // members, and the state of each is ~40 bytes of memory.
-        let i = u32::try_from(self.stats.len()).map_err(|_| TierError::TooManyMembers)?;
-        self.index.insert(member_id.into(), i);
-        self.stats.push(MemberStats::first_purchase(p));
-        Ok(())
-    }
-
-    pub fn finish(self) -> Aggregate {
-        let mut order: Vec<(Box<str>, u32)> = self.index.into_iter().collect();
-        order.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-        let bytes = order.iter().map(|(id, _)| id.len()).sum();
-        let mut ids = IdArena::with_capacity(order.len(), bytes);
-        let mut stats = Vec::with_capacity(order.len());
-        for (id, i) in order {
-            ids.push(&id);
-            stats.push(self.stats[i as usize]);
-        }
-        Aggregate {
-            as_of: self.gate.as_of,
-            ids,
-            stats,
         }
     }
 }
@@ -449,78 +326,6 @@ mod tests {
         let err = agg.push("", d("2026-10-05"), dec("1")).unwrap_err();
         assert!(matches!(err, TierError::EmptyMemberId { index: 5 }));
         assert!(err.to_string().contains("purchase 5"));
-    }
-
-    /// Purchases of interleaved members in time order fold to what the
-    /// same purchases sorted by member give, window or not.
-    #[test]
-    fn time_ordered_purchases_fold_as_member_ordered_ones() {
-        let start = d("2025-11-01");
-        // A small linear congruential generator: the same "random" stream
-        // every run, no dependency.
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = |n: u64| {
-            x = x
-                .wrapping_mul(6_364_136_223_846_793_005)
-                .wrapping_add(1_442_695_040_888_963_407);
-            (x >> 33) % n
-        };
-        let mut purchases: Vec<Purchase> = (0..5000)
-            .map(|_| Purchase {
-                // Ids of different lengths and a multi-byte one, so byte
-                // order is exercised.
-                member_id: match next(40) {
-                    0 => "张三".to_string(),
-                    k => format!("m{}", k * 7 % 33),
-                },
-                day: start + Days::new(next(400)),
-                net_amount: Decimal::new(1 + next(100_000) as i64, 2),
-            })
-            .collect();
-        // Time order: by day only, members interleaved as they came.
-        purchases.sort_by_key(|p| p.day);
-        for window in [Window::Days(31), Window::Days(365), Window::All] {
-            let as_of = d("2026-10-31");
-            let mut timed = TimeOrderedAggregator::new(as_of, window);
-            for p in &purchases {
-                timed.push(&p.member_id, p.day, p.net_amount).unwrap();
-            }
-            let mut sorted = purchases.clone();
-            sort_purchases(&mut sorted);
-            let mut by_member = PurchaseAggregator::new(as_of, window);
-            by_member.extend(sorted).unwrap();
-            let (a, b) = (timed.finish(), by_member.finish());
-            assert!(b.buyers() > 30, "the test needs many members");
-            assert_eq!(
-                a.ids.iter().collect::<Vec<_>>(),
-                b.ids.iter().collect::<Vec<_>>(),
-                "{window:?}"
-            );
-            assert_eq!(a.stats, b.stats, "{window:?}");
-            assert_eq!(a.as_of, b.as_of);
-        }
-    }
-
-    #[test]
-    fn time_ordered_purchases_are_checked_as_sorted_ones() {
-        let mut agg = TimeOrderedAggregator::new(d("2026-10-31"), Window::All);
-        agg.push("b", d("2026-10-02"), dec("1")).unwrap();
-        // Another member earlier is fine in time order.
-        agg.push("a", d("2026-10-01"), dec("1")).unwrap();
-        let err = agg.push("b", d("2026-10-01"), dec("1")).unwrap_err();
-        assert!(
-            matches!(&err, TierError::OutOfDayOrder { index: 3, prev_day, .. } if *prev_day == d("2026-10-02")),
-            "{err}"
-        );
-        assert!(err.to_string().contains("day order"), "{err}");
-        let err = agg.push("c", d("2026-10-05"), dec("-1")).unwrap_err();
-        assert!(matches!(err, TierError::NotAPurchase { index: 4, .. }));
-        let err = agg.push("", d("2026-10-05"), dec("1")).unwrap_err();
-        assert!(matches!(err, TierError::EmptyMemberId { index: 5 }));
-        // After the as-of date: not counted.
-        agg.push("z", d("2026-11-01"), dec("1")).unwrap();
-        let agg = agg.finish();
-        assert_eq!(agg.ids.iter().collect::<Vec<_>>(), vec!["a", "b"]);
     }
 
     #[test]

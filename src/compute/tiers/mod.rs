@@ -50,7 +50,7 @@ pub mod synthetic;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
-pub use aggregate::{Aggregate, PurchaseAggregator, TimeOrderedAggregator, sort_purchases};
+pub use aggregate::{Aggregate, PurchaseAggregator, sort_purchases};
 pub use config::{
     FrequencyBasis, LevelDef, LevelRaw, LifecycleRaw, LifecycleThresholds, MonetaryBasis,
     ScoreSpecRaw, Scoring, SegmentRuleRaw, Thresholds, ThresholdsRaw, TierConfigProblem,
@@ -94,21 +94,6 @@ pub enum TierError {
     },
     #[error("purchase {index}: empty member_id")]
     EmptyMemberId { index: u64 },
-    #[error(
-        "purchase {index}: member {member_id:?} on {day} comes after the member's purchase on \
-         {prev_day}; each member's purchases must come in day order"
-    )]
-    OutOfDayOrder {
-        index: u64,
-        member_id: String,
-        day: NaiveDate,
-        prev_day: NaiveDate,
-    },
-    #[error(
-        "more than {} members with purchases; members are numbered with 32 bits",
-        u32::MAX
-    )]
-    TooManyMembers,
 }
 
 /// Level movement against the previous evaluation.
