@@ -246,7 +246,7 @@ impl Store {
             },
             open: true,
             deferred,
-            orders_cleared: Vec::new(),
+            orders_cleared: BTreeSet::new(),
             restore,
         })
     }
@@ -458,7 +458,7 @@ pub struct Ingest<'s> {
     deferred: Vec<DeferredIndex>,
     /// Days whose orders were cleared: their lines' `stray` marks are
     /// brought up to date at commit.
-    orders_cleared: Vec<NaiveDate>,
+    orders_cleared: BTreeSet<NaiveDate>,
     /// What a bulk load changed, put back when it ends.
     restore: Option<BulkRestore>,
 }
@@ -500,7 +500,7 @@ impl Ingest<'_> {
         self.summary.rows_cleared += n;
         self.summary.days.insert(day);
         if self.dataset == Dataset::Orders {
-            self.orders_cleared.push(day);
+            self.orders_cleared.insert(day);
         }
         Ok(n)
     }

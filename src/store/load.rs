@@ -403,15 +403,18 @@ impl Store {
                 self.collect("orders", SQL_PAID_IDS, range(start, end), |c| {
                     Ok((c.get(0)?, c.get(1)?))
                 })?;
-            // Each line carries its order's day, which a stray line's own
-            // day is not.
-            let order_days: Vec<NaiveDate> = orders
-                .iter()
-                .map(|(_, day)| date_from_text("orders", "day", day))
-                .collect::<Result<_, _>>()?;
             let mut per_day: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
             for (i, (_, day)) in orders.iter().enumerate() {
                 per_day.entry(day.as_str()).or_default().push(i);
+            }
+            // Each line carries its order's day, which a stray line's own
+            // day is not; parsed once per day, not per order.
+            let mut order_days = vec![NaiveDate::MIN; orders.len()];
+            for (day, wanted) in &per_day {
+                let date = date_from_text("orders", "day", day)?;
+                for &i in wanted {
+                    order_days[i] = date;
+                }
             }
             // Each line and, beside it, the position of its order.
             let files = FileNames::default();
@@ -1086,7 +1089,6 @@ mod tests {
         ing.commit().unwrap();
         let (s, e) = shop_day_22();
         let got = lines_paid_between(&store, s, e);
-        let line = |o: &str, s: &str, q| (o.to_owned(), s.to_owned(), q);
         assert_eq!(
             got,
             vec![
@@ -1111,6 +1113,10 @@ mod tests {
     /// 22 November in Shanghai, as instants.
     fn shop_day_22() -> (DateTime<Utc>, DateTime<Utc>) {
         (at("2026-11-21T16:00:00Z"), at("2026-11-22T16:00:00Z"))
+    }
+
+    fn line(order: &str, sku: &str, quantity: i64) -> (String, String, i64) {
+        (order.to_owned(), sku.to_owned(), quantity)
     }
 
     /// (order, sku, quantity) of the lines of orders paid in `[s, e)`.
@@ -1266,7 +1272,6 @@ mod tests {
         );
         let (s, e) = shop_day_22();
         let got = lines_paid_between(&store, s, e);
-        let line = |o: &str, s: &str, q| (o.to_owned(), s.to_owned(), q);
         assert_eq!(
             got,
             vec![
@@ -1360,10 +1365,13 @@ mod tests {
             .into_iter()
             .map(|i| (i.order_id, i.sku_id, i.order_day.to_string()))
             .collect();
-        let line = |o: &str, s: &str, d: &str| (o.to_owned(), s.to_owned(), d.to_owned());
+        let on_day = |o: &str, s: &str, d: &str| (o.to_owned(), s.to_owned(), d.to_owned());
         assert_eq!(
             got,
-            vec![line("P", "S1", "2026-11-22"), line("Q", "S2", "2026-11-23"),]
+            vec![
+                on_day("P", "S1", "2026-11-22"),
+                on_day("Q", "S2", "2026-11-23")
+            ]
         );
     }
 
